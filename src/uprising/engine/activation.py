@@ -1,0 +1,71 @@
+"""Citizen rule A (Epstein 2002): be active if G - R P > T.
+
+G = H (1 - L) is grievance, R risk aversion, T a threshold, and the estimated arrest probability
+P = 1 - exp(-k f(C / A)) with C the cops and A = 1 + actives within vision.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax import Array
+
+from uprising.engine.neighbourhood import ACTIVE_UNIT, LOW_MASK
+from uprising.engine.rules import Rounding
+from uprising.engine.state import ACTIVE, FOREVER, QUIET, State
+from uprising.engine.world import World
+
+
+def arrest_probability(cops: Array, actives: Array, k: Array, rounding: Rounding) -> Array:
+    ratio = cops.astype(jnp.float32) / actives.astype(jnp.float32)
+    if rounding == "floor":
+        ratio = jnp.floor(ratio)
+    elif rounding == "round":
+        ratio = jnp.round(ratio)  # half to even, as Python's round in Mesa
+    return 1.0 - jnp.exp(-k * ratio)
+
+
+def grievance(hardship: Array, legitimacy: Array) -> Array:
+    return hardship * (1.0 - legitimacy)
+
+
+def is_active(grievance: Array, risk_aversion: Array, p_arrest: Array, threshold: Array) -> Array:
+    return grievance - risk_aversion * p_arrest > threshold
+
+
+def citizens_turn(
+    state: State,
+    world: World,
+    counts: Array,
+    slots: Array,
+    valid: Array,
+    legitimacy: Array,
+    k: Array,
+    threshold: Array,
+) -> tuple[State, Array, Array]:
+    """One group of citizens applies rule A against the current counts.
+
+    Returns the new state and, per slot, the cell and the change of packed counts it causes.
+    """
+    rules = world.ruleset
+    pos = jnp.where(valid, state.pos[slots], -1)
+    safe = jnp.maximum(pos, 0)
+    on_grid = (pos >= 0) & (state.occupant[safe] == slots)
+    jail = state.jail[slots]
+    if rules.countdown_own_turn:
+        jail = jnp.where(on_grid & (jail < FOREVER), jnp.maximum(jail - 1, 0), jail)
+        state = state.with_(jail=state.jail.at[jnp.where(valid, slots, state.n_citizens)].set(jail, mode="drop"))
+    free = on_grid & (jail == 0)
+    here = state.kind[safe]
+    was_active = here == ACTIVE
+    packed = counts[safe]
+    cops = packed & LOW_MASK
+    actives = 1 + (packed >> 16)
+    if not rules.counts_self_twice:
+        actives = actives - was_active
+    p = arrest_probability(cops, actives, k, rules.rounding)
+    g = grievance(state.hardship[slots], legitimacy)
+    now = jnp.where(is_active(g, state.risk_aversion[slots], p, threshold), ACTIVE, QUIET)
+    new_kind = jnp.where(free, now, here).astype(jnp.uint8)
+    kind = state.kind.at[jnp.where(free, pos, world.cells)].set(new_kind, mode="drop")
+    delta = ((new_kind == ACTIVE).astype(jnp.int32) - was_active) * ACTIVE_UNIT
+    return state.with_(kind=kind), safe, jnp.where(free, delta, 0)

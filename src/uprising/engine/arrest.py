@@ -1,0 +1,79 @@
+"""Cop rule C (Epstein 2002): arrest a random active citizen within vision.
+
+A group of cops acts at once. Each looks at the cells of its vision, picks one active citizen
+uniformly, and the cops that picked the same citizen are settled by a random priority; the
+losers arrest no one this step (with many small groups this is rare). The arrested citizen gets
+a jail term; under NetLogo's rules the cop moves onto its cell, under Mesa's the prisoner keeps
+blocking it, under the paper's it simply leaves the grid.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from uprising.engine import jail as jail_rule
+from uprising.engine import random
+from uprising.engine.neighbourhood import ACTIVE_UNIT, cells_around
+from uprising.engine.state import ACTIVE, COP, EMPTY, JAILED, State
+from uprising.engine.world import World
+
+UNCLAIMED = jnp.iinfo(jnp.int32).max
+
+
+def cops_turn(
+    state: State,
+    world: World,
+    slots: Array,
+    valid: Array,
+    max_jail: Array,
+    key: Array,
+    claims: Array,
+) -> tuple[State, Array, Array, Array]:
+    """One group of cops arrests.
+
+    `claims` is a scratch grid of UNCLAIMED cells, returned as it came. Returns the new state,
+    the scratch grid, and the cells and packed count changes of the arrests (two per cop).
+    """
+    rules = world.ruleset
+    k_pick, k_term = jax.random.split(key)
+    pos = jnp.where(valid, state.pos[slots], -1)
+    present = pos >= 0
+    dy, dx = world.vision_shape("cop", centre=rules.counts_self_twice)
+    seen = cells_around(jnp.maximum(pos, 0), dy, dx, world)
+    active = (state.kind[seen] == ACTIVE) & present[:, None]
+    # A uniform pick among the actives seen: the one with the highest random priority.
+    priority = jnp.where(active, (random.bits(k_pick, seen.shape) >> 1).astype(jnp.int32), -1)
+    best = jnp.max(priority, axis=1)
+    target = jnp.max(jnp.where(priority == best[:, None], seen, -1), axis=1)
+    wants = best >= 0
+    # Settle cops that picked the same citizen: the lowest group rank wins.
+    rank = jnp.arange(slots.shape[0], dtype=jnp.int32)
+    claim_at = jnp.where(wants, target, world.cells)
+    claims = claims.at[claim_at].min(rank, mode="drop")
+    wins = wants & (claims[jnp.minimum(target, world.cells - 1)] == rank)
+    claims = claims.at[claim_at].set(UNCLAIMED, mode="drop")
+
+    won_at = jnp.where(wins, target, world.cells)
+    prisoner = state.occupant[jnp.minimum(target, world.cells - 1)]
+    term = jail_rule.draw_term(k_term, target.shape, max_jail, rules)
+    jail = state.jail.at[jnp.where(wins, prisoner, state.n_citizens)].set(term, mode="drop")
+    kind, occupant, cop_pos = state.kind, state.occupant, state.pos
+    d_target = jnp.where(wins, -ACTIVE_UNIT, 0)
+    d_origin = jnp.zeros_like(d_target)
+    if rules.cop_takes_cell:
+        left = jnp.where(wins, pos, world.cells)
+        kind = kind.at[left].set(EMPTY, mode="drop").at[won_at].set(COP, mode="drop")
+        occupant = occupant.at[left].set(-1, mode="drop").at[won_at].set(slots, mode="drop")
+        cop_pos = cop_pos.at[jnp.where(wins, slots, cop_pos.shape[0])].set(target, mode="drop")
+        d_target = d_target + jnp.where(wins, 1, 0)
+        d_origin = jnp.where(wins, -1, 0)
+    elif rules.jail_on_grid:
+        kind = kind.at[won_at].set(JAILED, mode="drop")
+    else:
+        kind = kind.at[won_at].set(EMPTY, mode="drop")
+        occupant = occupant.at[won_at].set(-1, mode="drop")
+    state = state.with_(kind=kind, occupant=occupant, pos=cop_pos, jail=jail)
+    cells = jnp.concatenate([jnp.minimum(target, world.cells - 1), jnp.maximum(pos, 0)])
+    return state, claims, cells, jnp.concatenate([d_target, d_origin])

@@ -1,0 +1,67 @@
+"""Parameters that can change between runs of one compiled world, and so can be vmapped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+
+@jax.tree_util.register_dataclass
+@dataclass(frozen=True)
+class Schedule:
+    """A value over time: linear between (time, value) points, constant outside them.
+
+    A sudden change is two points one step apart (run 4: L = 0.9 up to t = 76, 0.7 from 77).
+    """
+
+    times: Array
+    values: Array
+
+    def __call__(self, t: Array) -> Array:
+        return jnp.interp(t, self.times, self.values)
+
+    @staticmethod
+    def constant(value: float) -> Schedule:
+        return Schedule.points([(0.0, value)])
+
+    @staticmethod
+    def points(points: list[tuple[float, float]] | list[list[float]]) -> Schedule:
+        arr = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+        if arr.shape[0] == 0:
+            raise ValueError("a schedule needs at least one (time, value) point")
+        if np.any(np.diff(arr[:, 0]) < 0):
+            raise ValueError(f"schedule times must not decrease, got {arr[:, 0].tolist()}")
+        return Schedule(jnp.asarray(arr[:, 0]), jnp.asarray(arr[:, 1]))
+
+
+@jax.tree_util.register_dataclass
+@dataclass(frozen=True)
+class Params:
+    legitimacy: Schedule
+    police: Schedule
+    """Police density over time, at most the world's initial cop density (police withdraw)."""
+    k: Array
+    threshold: Array
+    max_jail: Array
+    """Jmax as a float; infinity means life sentences."""
+
+    @staticmethod
+    def make(
+        legitimacy: float | Schedule = 0.82,
+        police: float | Schedule = 0.04,
+        k: float = 2.3,
+        threshold: float = 0.1,
+        max_jail: float = 30.0,
+    ) -> Params:
+        as_schedule = lambda v: v if isinstance(v, Schedule) else Schedule.constant(v)  # noqa: E731
+        return Params(
+            legitimacy=as_schedule(legitimacy),
+            police=as_schedule(police),
+            k=jnp.float32(k),
+            threshold=jnp.float32(threshold),
+            max_jail=jnp.float32(max_jail),
+        )

@@ -1,0 +1,41 @@
+"""Random groups for the partial-update scheme.
+
+Each step, the slots 0..n-1 are put in a fresh pseudo-random order j -> (a j + b) mod n, with a
+a random prime below 128 that does not divide n and b uniform, and cut into `groups` blocks that
+act one after another; every agent acts exactly once per step. Slots are assigned to cells at
+random when a world is built, so an order of slots is an order in space that changes every step.
+Computing a block costs only its own size, which keeps a sub-step proportional to the agents
+acting in it.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+_PRIMES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89,
+           97, 101, 103, 107, 109, 113, 127)
+
+
+def block_size(n: int, groups: int) -> int:
+    return -(-n // groups)
+
+
+def draw_order(key: Array, n: int) -> tuple[Array, Array]:
+    """(a, b) of this step's order of n slots."""
+    primes = [p for p in _PRIMES if n % p] or [1]
+    k_a, k_b = jax.random.split(key)
+    a = jnp.asarray(primes, jnp.uint32)[jax.random.randint(k_a, (), 0, len(primes))]
+    b = jax.random.randint(k_b, (), 0, max(n, 1)).astype(jnp.uint32)
+    return a, b
+
+
+def block(order: tuple[Array, Array], n: int, groups: int, g: Array) -> tuple[Array, Array]:
+    """Slots of block g (padded to the block size) and which of them are real."""
+    a, b = order
+    size = block_size(n, groups)
+    j = g.astype(jnp.uint32) * size + jnp.arange(size, dtype=jnp.uint32)
+    valid = j < n
+    slot = ((a * j) % max(n, 1) + b) % max(n, 1)
+    return slot.astype(jnp.int32), valid
