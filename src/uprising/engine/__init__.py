@@ -9,10 +9,10 @@
 from uprising.engine.params import Params, Schedule
 from uprising.engine.rules import RULES, Rules
 from uprising.engine.state import ACTIVE, COP, EMPTY, JAILED, QUIET, State, init, init_batch
-from uprising.engine.step import observe, run, step
+from uprising.engine.step import observe, run, run_batch, step
 from uprising.engine.world import World, WorldError
 
 __all__ = [
     "ACTIVE", "COP", "EMPTY", "JAILED", "QUIET", "RULES", "Params", "Rules", "Schedule", "State",
-    "World", "WorldError", "init", "init_batch", "observe", "run", "step",
+    "World", "WorldError", "init", "init_batch", "observe", "run", "run_batch", "step",
 ]

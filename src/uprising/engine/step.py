@@ -116,3 +116,12 @@ def run(state: State, params: Params, key: Array, world: World, steps: int) -> t
         return state, observe(state)
 
     return jax.lax.scan(one, state, jax.random.split(key, steps))
+
+
+@partial(jax.jit, static_argnames=("world", "steps", "batched_params"))
+def run_batch(
+    states: State, params: Params, keys: Array, world: World, steps: int, batched_params: bool = False
+) -> tuple[State, dict[str, Array]]:
+    """`run` over a leading batch axis of states and keys (and of params if `batched_params`)."""
+    one = partial(run, world=world, steps=steps)
+    return jax.vmap(one, in_axes=(0, 0 if batched_params else None, 0))(states, params, keys)
