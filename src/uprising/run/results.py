@@ -1,0 +1,34 @@
+"""Result files: Parquet time series that carry their provenance in the file's metadata.
+
+Files are written to a temporary name and renamed, so an interrupted run never leaves a partial
+file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xarray as xr
+
+META_KEY = b"uprising"
+
+
+def write_timeseries(ds: xr.Dataset, path: Path) -> Path:
+    """The per-step variables of a run as Parquet, with version, scenario hash, rules and seed."""
+    frame = ds[[v for v in ds.data_vars if ds[v].dims == ("step",)]].to_dataframe().reset_index()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    meta = {k: (v if isinstance(v, str | int | float) else str(v)) for k, v in ds.attrs.items()}
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta).encode()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def read_metadata(path: Path) -> dict[str, object]:
+    return json.loads(pq.read_schema(path).metadata[META_KEY])
