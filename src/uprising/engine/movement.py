@@ -25,16 +25,27 @@ MOVE_TRIES = 10
 about 34 empty sites, so the published rule always finds one)."""
 
 
-def _first_empty(key: Array, state: State, world: World, who: str, pos: Array, back: Array) -> tuple[Array, Array]:
-    """The first empty cell among random tries around each position, and whether there was one."""
+def _first_empty(
+    key: Array, state: State, world: World, who: str, pos: Array, back: Array
+) -> tuple[Array, Array]:
+    """The first empty cell among random tries around each position, and whether there was one.
+
+    Returning citizens try their own cell first.
+    """
     dy, dx = world.vision_shape(who, centre=False)
-    table = jnp.asarray(dy * 65536 + dx)  # both offsets in one lookup
-    pick = table[random.below(key, (pos.shape[0], MOVE_TRIES), dy.shape[0])]
-    here = jnp.maximum(pos, 0)
-    tries = wrap_cells(here[:, None], (pick + 32768) >> 16, ((pick + 32768) & 0xFFFF) - 32768, world)
-    tries = tries.at[:, 0].set(jnp.where(back, here, tries[:, 0]))
+    # Both offsets in one lookup. The barrier keeps the table an array: as a constant, the
+    # compiler may expand the lookup into a chain of selects, one per cell of the shape.
+    table = jax.lax.optimization_barrier(jnp.asarray(dy * 65536 + dx))
+    pick = table[random.below(key, (pos.shape[0], MOVE_TRIES), dy.shape[0])] + 32768
+    dy, dx = pick >> 16, (pick & 0xFFFF) - 32768
+    here = jnp.maximum(pos, 0)[:, None]
     slot = jnp.arange(MOVE_TRIES, dtype=jnp.int32)
-    first = jnp.min(jnp.where(state.kind[tries] == EMPTY, slot, MOVE_TRIES), axis=1)
+    stay = back[:, None] & (slot == 0)
+    tries = jnp.where(stay, here, wrap_cells(here, dy, dx, world))
+    # Materialised once: left to fusion, the hashing would be redone by every consumer.
+    tries = jax.lax.optimization_barrier(tries)
+    usable = state.kind[tries] == EMPTY
+    first = jnp.min(jnp.where(usable, slot, MOVE_TRIES), axis=1)
     target = jnp.sum(jnp.where(slot == first[:, None], tries, 0), axis=1)
     return target, first < MOVE_TRIES
 

@@ -12,6 +12,7 @@ import math
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
@@ -59,8 +60,8 @@ def offsets(vision: float, shape: str, centre: bool) -> tuple[np.ndarray, np.nda
 def wrap_cells(pos: Array, dy: Array, dx: Array, world: "World") -> Array:
     """Flat index of the cell (dy, dx) away from each flat position, on the torus (|d| < side)."""
     h, w = world.height, world.width
-    y = pos // w + dy
-    x = pos % w + dx
+    y = jax.lax.div(pos, w) + dy  # positions are not negative: plain division will do
+    x = jax.lax.rem(pos, w) + dx
     y = jnp.where(y < 0, y + h, jnp.where(y >= h, y - h, y))
     x = jnp.where(x < 0, x + w, jnp.where(x >= w, x - w, x))
     return y * w + x
@@ -88,6 +89,9 @@ def window_sums(grid: Array, widths: tuple[int, ...]) -> Array:
     h, w = grid.shape
     r = len(widths) // 2
     padded = _wrap(_wrap(grid, r, axis=0), r, axis=1)  # (h + 2r, w + 2r)
+    # Materialise the padded grid: fused into each of the ~30 slices below, the work that made
+    # `grid` would be redone for every one of them (8x slower on a CPU).
+    padded = jax.lax.optimization_barrier(padded)
     span = padded[:, r : r + w]
     spans = {}
     for half in range(max(widths) + 1):
@@ -95,6 +99,8 @@ def window_sums(grid: Array, widths: tuple[int, ...]) -> Array:
             span = span + padded[:, r - half : r - half + w] + padded[:, r + half : r + half + w]
         if half in widths:
             spans[half] = span
+    halves = sorted(spans)  # materialised too, or each row would rebuild its span
+    spans = dict(zip(halves, jax.lax.optimization_barrier([spans[h] for h in halves]), strict=True))
     total = jnp.zeros_like(grid)
     for i, half in enumerate(widths):  # row dy = i - r
         total = total + spans[half][i : i + h]

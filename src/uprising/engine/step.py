@@ -19,6 +19,7 @@ from uprising.engine import partition
 from uprising.engine.activation import citizens_turn
 from uprising.engine.arrest import UNCLAIMED, cops_turn
 from uprising.engine.movement import move
+from uprising.engine.neighbourhood import ACTIVE_UNIT
 from uprising.engine.params import Params
 from uprising.engine.state import ACTIVE, EMPTY, State
 from uprising.engine.world import World
@@ -51,6 +52,7 @@ def act(state: State, params: Params, world: World, key: Array) -> State:
     cit_order = partition.draw_order(k_cit, n_cit)
     cop_order = partition.draw_order(k_cop, n_cop)
     t = state.t.astype(jnp.float32)
+    counts_show_cops_view = world.cop_vision == world.citizen_vision
     legitimacy = params.legitimacy(jnp.float32(0) if rules.grievance_fixed else t)
 
     def group(g: Array, carry: tuple[State, Array, Array]) -> tuple[State, Array, Array]:
@@ -62,9 +64,13 @@ def act(state: State, params: Params, world: World, key: Array) -> State:
         cells, deltas = [c_cells], [c_delta]
         if n_cop:
             slots, valid = partition.block(cop_order, n_cop, groups, g)
+            slots = slots + n_cit
+            pos = jnp.where(valid, state.pos[slots], -1)
+            sees = pos >= 0
+            if counts_show_cops_view:  # a cop with no active in view has nothing to do
+                sees = sees & (counts[jnp.maximum(pos, 0)] >= ACTIVE_UNIT)
             state, claims, a_cells, a_delta = cops_turn(
-                state, world, slots + n_cit, valid, params.max_jail,
-                jax.random.fold_in(k_loop, g), claims,
+                state, world, slots, sees, params.max_jail, jax.random.fold_in(k_loop, g), claims
             )
             cells.append(a_cells)
             deltas.append(a_delta)
