@@ -1,8 +1,8 @@
 """One step of the model, and many: `step(state, params, key, world) -> state`.
 
-A step runs the rules in the order of the rule set: movement (all agents at once), then the
-agents act in `world.substeps` random groups one after another (rule A for citizens, rule C for
-cops), then jail terms count down. Mesa's order puts movement after acting.
+A step runs the rules in the order of the rule set: movement, then acting (rule A for citizens,
+rule C for cops), each in `world.substeps` random groups one after another; then jail terms count
+down. Mesa's order puts movement after acting.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def act(state: State, params: Params, world: World, key: Array) -> State:
         state, c_cells, c_delta = citizens_turn(
             state, world, counts, slots, valid, legitimacy, params.k, params.threshold
         )
-        cells, deltas = [c_cells], [c_delta]
+        counts = counts_rule.update(counts, state.kind, world, c_cells, c_delta)
         if n_cop:
             slots, valid = partition.block(cop_order, n_cop, groups, g)
             slots = slots + n_cit
@@ -72,11 +72,7 @@ def act(state: State, params: Params, world: World, key: Array) -> State:
             state, claims, a_cells, a_delta = cops_turn(
                 state, world, slots, sees, params.max_jail, jax.random.fold_in(k_loop, g), claims
             )
-            cells.append(a_cells)
-            deltas.append(a_delta)
-        counts = counts_rule.update(
-            counts, state.kind, world, jnp.concatenate(cells), jnp.concatenate(deltas)
-        )
+            counts = counts_rule.update(counts, state.kind, world, a_cells, a_delta)
         return state, counts, claims
 
     counts = counts_rule.full(state.kind, world)

@@ -108,10 +108,17 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         police = self.params.police
-        if isinstance(police, list) and any(v > self.world.cop_density + 1e-12 for _, v in police):
+        points = [[0.0, police]] if isinstance(police, int | float) else police or []
+        values = [v for _, v in points]
+        if any(v > self.world.cop_density + 1e-12 for v in values):
             raise ValueError(
                 f"params.police exceeds world.cop_density = {self.world.cop_density:g}:"
                 " the schedule withdraws police, it cannot add more than were placed"
+            )
+        if any(b > a + 1e-12 for a, b in zip(values, values[1:], strict=False)):
+            raise ValueError(
+                f"params.police must not rise again (got values {values}): withdrawn police"
+                " do not return"
             )
         cells = self.world.height * self.world.width
         need = cells * 16
