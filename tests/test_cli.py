@@ -25,10 +25,8 @@ def test_run_json_is_one_object_and_files_carry_provenance(tmp_path: Path) -> No
     result = runner.invoke(app, [*args, "--out", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)  # the whole of stdout is one JSON object
-    for key in (
-        "scenario rules seed steps citizens police quiet active jailed peak_active outbursts"
-        " mean_wait version"
-    ).split():
+    keys = "scenario rules seed steps citizens police quiet active jailed peak_active outbursts"
+    for key in [*keys.split(), "mean_wait", "version"]:
         assert key in summary
     assert summary["steps"] == 150 and summary["rules"] == "netlogo" and summary["seed"] == 7
     assert summary["quiet"] + summary["active"] + summary["jailed"] == summary["citizens"]
@@ -36,7 +34,9 @@ def test_run_json_is_one_object_and_files_carry_provenance(tmp_path: Path) -> No
     parquet = Path(summary["files"]["timeseries"])
     meta = read_metadata(parquet)
     assert meta["seed"] == 7 and meta["rules"] == "netlogo"
-    assert meta["scenario_hash"] == summary["scenario_hash"] and meta["version"] == summary["version"]
+    assert (
+        meta["scenario_hash"] == summary["scenario_hash"] and meta["version"] == summary["version"]
+    )
     assert pq.read_table(parquet).num_rows == 150
     for figure in ("figure", "grid"):
         assert Path(summary["files"][figure]).stat().st_size > 10_000

@@ -108,7 +108,9 @@ def test_legitimacy_one_means_nobody_rebels_and_zero_police_lets_everyone_angry_
 def test_life_sentences_never_end() -> None:
     world = World(rules="netlogo", **SMALL)
     state = init(world, jax.random.key(2))
-    _, obs = run(state, _params(legitimacy=0.6, max_jail=float("inf")), jax.random.key(3), world, 80)
+    _, obs = run(
+        state, _params(legitimacy=0.6, max_jail=float("inf")), jax.random.key(3), world, 80
+    )
     jailed = np.asarray(obs["jailed"])
     assert jailed[-1] > 0
     assert (np.diff(jailed) >= 0).all()

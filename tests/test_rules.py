@@ -23,7 +23,9 @@ def test_arrest_probability_rounding_per_rule_set() -> None:
     actives = jnp.array([1, 2, 2, 2, 3])  # ratios 0, .5, 1.5, 2.5, 1.67
     k = jnp.float32(2.3)
     paper = np.asarray(arrest_probability(cops, actives, k, "none"))
-    np.testing.assert_allclose(paper, 1 - np.exp(-2.3 * np.array([0, 0.5, 1.5, 2.5, 5 / 3])), rtol=1e-6)
+    np.testing.assert_allclose(
+        paper, 1 - np.exp(-2.3 * np.array([0, 0.5, 1.5, 2.5, 5 / 3])), rtol=1e-6
+    )
     floor = np.asarray(arrest_probability(cops, actives, k, "floor"))
     np.testing.assert_allclose(floor, 1 - np.exp(-2.3 * np.array([0, 0, 1, 2, 1])), rtol=1e-6)
     # Python's round: half to even, so 0.5 -> 0, 1.5 -> 2, 2.5 -> 2.
@@ -35,7 +37,11 @@ def test_arrest_probability_rounding_per_rule_set() -> None:
 def test_activation_rule() -> None:
     g = grievance(jnp.array([0.9, 0.9, 0.2]), jnp.float32(0.5))  # 0.45, 0.45, 0.1
     active = is_active(g, jnp.array([0.1, 0.9, 0.0]), jnp.array([0.9, 0.9, 0.0]), jnp.float32(0.1))
-    assert np.asarray(active).tolist() == [True, False, False]  # .45-.09 > .1; .45-.81 < .1; .1 !> .1
+    assert np.asarray(active).tolist() == [
+        True,
+        False,
+        False,
+    ]  # .45-.09 > .1; .45-.81 < .1; .1 !> .1
 
 
 @pytest.mark.parametrize(
@@ -55,7 +61,12 @@ def test_jail_term_ranges(rules, lo: int, hi: int) -> None:
 
 @pytest.mark.parametrize(
     ("vision", "shape", "centre", "cells"),
-    [(1.7, "disk", False, 8), (7, "disk", True, 149), (7, "disk", False, 148), (7, "diamond", False, 112)],
+    [
+        (1.7, "disk", False, 8),
+        (7, "disk", True, 149),
+        (7, "disk", False, 148),
+        (7, "diamond", False, 112),
+    ],
 )
 def test_vision_shapes_have_the_published_sizes(vision, shape, centre, cells) -> None:
     dy, _ = neighbourhood.offsets(vision, shape, centre)
@@ -93,7 +104,13 @@ def test_partition_orders_every_slot_exactly_once(n, groups, seed) -> None:
 
 def test_partition_orders_change_between_steps() -> None:
     firsts = {
-        tuple(np.asarray(partition.block(partition.draw_order(jax.random.key(s), 1000), 1000, 8, jnp.int32(0))[0])[:5])
+        tuple(
+            np.asarray(
+                partition.block(
+                    partition.draw_order(jax.random.key(s), 1000), 1000, 8, jnp.int32(0)
+                )[0]
+            )[:5]
+        )
         for s in range(10)
     }
     assert len(firsts) == 10

@@ -47,7 +47,9 @@ def scenarios() -> None:
     table = Table("name", "rules", "grid", "steps", "description")
     for name in builtin_names():
         s = load_scenario(name)
-        table.add_row(name, s.rules, f"{s.world.height}x{s.world.width}", str(s.steps), s.description)
+        table.add_row(
+            name, s.rules, f"{s.world.height}x{s.world.width}", str(s.steps), s.description
+        )
     Console().print(table)
 
 
@@ -55,11 +57,17 @@ def scenarios() -> None:
 def run_command(
     scenario: Annotated[str, typer.Argument(help="built-in name or path to a TOML file")],
     rules: Annotated[str | None, typer.Option(help="paper | netlogo | mesa")] = None,
-    steps: Annotated[int | None, typer.Option(min=1, help="steps to run (default: scenario's)")] = None,
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="steps to run (default: scenario's)")
+    ] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     set_: Annotated[list[str], typer.Option("--set", help="override a parameter: KEY=VALUE")] = [],  # noqa: B006
-    out: Annotated[Path | None, typer.Option(help="folder for the Parquet series and figures")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="folder for the Parquet series and figures")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print one JSON object on stdout")
+    ] = False,
 ) -> None:
     """Run a scenario once: time series, outbursts, figures."""
     from uprising.run.results import write_timeseries
@@ -86,7 +94,9 @@ def run_command(
         transient=as_json,
     ) as bar:
         task = bar.add_task("run", total=spec.steps)
-        ds = simulate(spec, seed=seed, progress=lambda done, total: bar.update(task, completed=done))
+        ds = simulate(
+            spec, seed=seed, progress=lambda done, total: bar.update(task, completed=done)
+        )
     summary = summarize(ds)
     if out is not None:
         stem = f"{spec.name}-{spec.rules}-seed{seed}"

@@ -53,7 +53,9 @@ def citizens_turn(
     jail = state.jail[slots]
     if rules.countdown_own_turn:
         jail = jnp.where(on_grid & (jail < FOREVER), jnp.maximum(jail - 1, 0), jail)
-        state = state.with_(jail=state.jail.at[jnp.where(valid, slots, state.n_citizens)].set(jail, mode="drop"))
+        state = state.with_(
+            jail=state.jail.at[jnp.where(valid, slots, state.n_citizens)].set(jail, mode="drop")
+        )
     free = on_grid & (jail == 0)
     here = state.kind[safe]
     was_active = here == ACTIVE

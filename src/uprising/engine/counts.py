@@ -19,7 +19,7 @@ from uprising.engine.world import World
 
 CHUNK = 16
 SCATTER_COST = 8
-"""A stencil cell added by scatter costs about this many cells of a full count (measured on a CPU)."""
+"""A stencil cell added by scatter costs about as much as this many cells of a full count (CPU)."""
 
 
 def full(kind: Array, world: World) -> Array:

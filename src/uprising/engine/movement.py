@@ -50,7 +50,9 @@ def _first_empty(
     return target, first < MOVE_TRIES
 
 
-def _move_group(state: State, world: World, slots: Array, valid: Array, who: str, key: Array, claims: Array) -> tuple[State, Array]:
+def _move_group(
+    state: State, world: World, slots: Array, valid: Array, who: str, key: Array, claims: Array
+) -> tuple[State, Array]:
     rules = world.ruleset
     is_citizen = who == "citizen"
     pos = jnp.where(valid, state.pos[slots], -1)
@@ -75,10 +77,17 @@ def _move_group(state: State, world: World, slots: Array, valid: Array, who: str
     wins = wants & (claims[target] == priority)
     claims = claims.at[claim_at].set(-1, mode="drop")
 
-    carried = jnp.where(on_grid, state.kind[here], QUIET) if is_citizen else jnp.full(pos.shape, COP)
+    carried = (
+        jnp.where(on_grid, state.kind[here], QUIET) if is_citizen else jnp.full(pos.shape, COP)
+    )
     left = jnp.where(wins & on_grid, pos, world.cells)
     arrive = jnp.where(wins, target, world.cells)
-    kind = state.kind.at[left].set(EMPTY, mode="drop").at[arrive].set(carried.astype(jnp.uint8), mode="drop")
+    kind = (
+        state.kind.at[left]
+        .set(EMPTY, mode="drop")
+        .at[arrive]
+        .set(carried.astype(jnp.uint8), mode="drop")
+    )
     occupant = state.occupant.at[left].set(-1, mode="drop").at[arrive].set(slots, mode="drop")
     new_pos = state.pos.at[jnp.where(wins, slots, state.pos.shape[0])].set(target, mode="drop")
     return state.with_(kind=kind, occupant=occupant, pos=new_pos), claims

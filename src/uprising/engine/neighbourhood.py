@@ -57,7 +57,7 @@ def offsets(vision: float, shape: str, centre: bool) -> tuple[np.ndarray, np.nda
     return np.asarray(dys, np.int32), np.asarray(dxs, np.int32)
 
 
-def wrap_cells(pos: Array, dy: Array, dx: Array, world: "World") -> Array:
+def wrap_cells(pos: Array, dy: Array, dx: Array, world: World) -> Array:
     """Flat index of the cell (dy, dx) away from each flat position, on the torus (|d| < side)."""
     h, w = world.height, world.width
     y = jax.lax.div(pos, w) + dy  # positions are not negative: plain division will do
@@ -67,7 +67,7 @@ def wrap_cells(pos: Array, dy: Array, dx: Array, world: "World") -> Array:
     return y * w + x
 
 
-def cells_around(pos: Array, dy: np.ndarray, dx: np.ndarray, world: "World") -> Array:
+def cells_around(pos: Array, dy: np.ndarray, dx: np.ndarray, world: World) -> Array:
     """Flat indices of the cells at the given offsets around each flat position: (n, len(dy))."""
     return wrap_cells(pos[:, None], jnp.asarray(dy)[None, :], jnp.asarray(dx)[None, :], world)
 

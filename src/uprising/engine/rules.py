@@ -17,9 +17,11 @@ Rounding = Literal["none", "floor", "round"]
 class Rules:
     name: str
     rounding: Rounding
-    """How C/A enters P = 1 - exp(-k f(C/A)): as is (paper), floor (NetLogo), round half to even (Mesa)."""
+    """How C/A enters P = 1 - exp(-k f(C/A)): as is (paper), floor (NetLogo), or rounded half
+    to even (Mesa)."""
     counts_self_twice: bool
-    """NetLogo counts patches in-radius including its own, so an active citizen adds itself to 1 + actives."""
+    """NetLogo counts the patches in-radius including its own, so an active citizen adds itself
+    to 1 + actives."""
     vision_shape: Literal["disk", "diamond"]
     """Circular radius (paper, NetLogo) or von Neumann radius (Mesa)."""
     jail_on_grid: bool
@@ -29,9 +31,9 @@ class Rules:
     move_first: bool
     """NetLogo and the paper: move, then act. Mesa: act, then move."""
     jail_inclusive: bool
-    """Jail term uniform on 0..Jmax (paper, Mesa's randint) or 0..Jmax-1 (NetLogo's random)."""
+    """Jail term uniform on 0..Jmax (paper, Mesa's randint) or on 0..Jmax-1 (NetLogo)."""
     countdown_own_turn: bool
-    """Mesa counts a jail term down in the prisoner's own turn; the others at the end of each step."""
+    """Mesa counts a jail term down in the prisoner's own turn, the others at each step's end."""
     per_cell_placement: bool
     """Mesa draws each cell's occupant independently; the others place exact counts."""
     grievance_fixed: bool

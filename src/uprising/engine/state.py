@@ -51,16 +51,26 @@ def _placement_counts(world: World, key: Array) -> tuple[int, int, Array]:
     if world.ruleset.per_cell_placement:
         u = jax.random.uniform(k_cell, (world.cells,))
         who = jnp.where(
-            u < world.citizen_density, 0, jnp.where(u < world.citizen_density + world.cop_density, 1, -1)
+            u < world.citizen_density,
+            0,
+            jnp.where(u < world.citizen_density + world.cop_density, 1, -1),
         )
         return int((who == 0).sum()), int((who == 1).sum()), who
     citizens, cops = world.exact_counts()
     order = jax.random.permutation(k_perm, world.cells)
-    who = jnp.full(world.cells, -1).at[order[:citizens]].set(0).at[order[citizens : citizens + cops]].set(1)
+    who = (
+        jnp.full(world.cells, -1)
+        .at[order[:citizens]]
+        .set(0)
+        .at[order[citizens : citizens + cops]]
+        .set(1)
+    )
     return citizens, cops, who
 
 
-def init(world: World, key: Array, citizens_cap: int | None = None, cops_cap: int | None = None) -> State:
+def init(
+    world: World, key: Array, citizens_cap: int | None = None, cops_cap: int | None = None
+) -> State:
     """A world at t = 0: everyone quiet and free, hardship and risk aversion U(0, 1).
 
     Slots are padded to the given capacities (absent agents) so that worlds with per-cell

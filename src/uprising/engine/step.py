@@ -110,7 +110,9 @@ def observe(state: State) -> dict[str, Array]:
 
 
 @partial(jax.jit, static_argnames=("world", "steps"))
-def run(state: State, params: Params, key: Array, world: World, steps: int) -> tuple[State, dict[str, Array]]:
+def run(
+    state: State, params: Params, key: Array, world: World, steps: int
+) -> tuple[State, dict[str, Array]]:
     """`steps` steps from `state`; returns the final state and the observations after each."""
 
     def one(state: State, key: Array) -> tuple[State, dict[str, Array]]:
@@ -122,7 +124,12 @@ def run(state: State, params: Params, key: Array, world: World, steps: int) -> t
 
 @partial(jax.jit, static_argnames=("world", "steps", "batched_params"))
 def run_batch(
-    states: State, params: Params, keys: Array, world: World, steps: int, batched_params: bool = False
+    states: State,
+    params: Params,
+    keys: Array,
+    world: World,
+    steps: int,
+    batched_params: bool = False,
 ) -> tuple[State, dict[str, Array]]:
     """`run` over a leading batch axis of states and keys (and of params if `batched_params`)."""
     one = partial(run, world=world, steps=steps)

@@ -22,7 +22,9 @@ def write_timeseries(ds: xr.Dataset, path: Path) -> Path:
     frame = ds[[v for v in ds.data_vars if ds[v].dims == ("step",)]].to_dataframe().reset_index()
     table = pa.Table.from_pandas(frame, preserve_index=False)
     meta = {k: (v if isinstance(v, str | int | float) else str(v)) for k, v in ds.attrs.items()}
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta).encode()})
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), META_KEY: json.dumps(meta).encode()}
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     pq.write_table(table, tmp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import version
+from typing import Any
 
 import jax
 import numpy as np
@@ -47,7 +48,7 @@ def simulate(
         if progress:
             progress(done, steps)
     n_citizens = int((np.asarray(state.pos[: state.n_citizens]) >= 0).sum())
-    data = {name: ("step", np.concatenate(parts)) for name, parts in series.items()}
+    data: dict[str, Any] = {name: ("step", np.concatenate(parts)) for name, parts in series.items()}
     data["grid"] = (("y", "x"), np.asarray(state.kind).reshape(world.height, world.width))
     return xr.Dataset(
         data,
@@ -66,7 +67,7 @@ def simulate(
     )
 
 
-def summarize(ds: xr.Dataset) -> dict[str, object]:
+def summarize(ds: xr.Dataset) -> dict[str, Any]:
     """The headline numbers of a run, as plain Python values (for --json)."""
     active = ds["active"].values
     found = outbursts.find(active, outbursts.default_threshold(int(ds.attrs["cells"])))

@@ -20,7 +20,9 @@ class ScenarioError(ValueError):
 
 def builtin_names() -> list[str]:
     folder = resources.files("uprising.scenarios") / "builtin"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 def _describe(error: ValidationError) -> str:
@@ -54,7 +56,9 @@ def load_scenario(name_or_path: str | Path, overrides: dict[str, Any] | None = N
     else:
         names = builtin_names()
         if str(name_or_path) not in names:
-            raise ScenarioError(f"unknown scenario {str(name_or_path)!r}; built in: {', '.join(names)}")
+            raise ScenarioError(
+                f"unknown scenario {str(name_or_path)!r}; built in: {', '.join(names)}"
+            )
         folder = resources.files("uprising.scenarios") / "builtin"
         scenario = parse((folder / f"{name_or_path}.toml").read_text(), f"{name_or_path}.toml")
     if overrides:

@@ -81,7 +81,9 @@ class ParamsSpec(Strict):
     @classmethod
     def _max_jail(cls, v: float | str) -> float | str:
         if v != "inf" and not (0 <= float(v) <= 32_000 and float(v) == int(v)):
-            raise ValueError(f'max_jail must be a whole number of steps in 0..32000 or "inf", got {v}')
+            raise ValueError(
+                f'max_jail must be a whole number of steps in 0..32000 or "inf", got {v}'
+            )
         return v
 
     @property
