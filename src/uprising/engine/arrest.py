@@ -19,9 +19,6 @@ from uprising.engine.neighbourhood import ACTIVE_UNIT, cells_around
 from uprising.engine.state import ACTIVE, COP, EMPTY, JAILED, State
 from uprising.engine.world import World
 
-UNCLAIMED = jnp.iinfo(jnp.int32).max
-
-
 CHUNK = 16
 
 
@@ -31,13 +28,11 @@ def cops_turn(
     slots: Array,
     sees: Array,
     max_jail: Array,
-    key: Array,
-    claims: Array,
-) -> tuple[State, Array, Array, Array]:
+    stream: Array,
+) -> tuple[State, Array, Array]:
     """One group of cops arrests, CHUNK cops at a time, skipping chunks where none `sees` actives.
 
-    `claims` is a scratch grid of UNCLAIMED cells, returned as it came. Returns the new state,
-    the scratch grid, and the cells and packed count changes of the arrests (two per cop).
+    Returns the new state and the cells and packed count changes of the arrests (two per cop).
     """
     pad = -slots.shape[0] % CHUNK
     slots = jnp.pad(slots, (0, pad)).reshape(-1, CHUNK)
@@ -48,16 +43,14 @@ def cops_turn(
     deltas = jnp.zeros((n_chunks, 2 * CHUNK), jnp.int32)
 
     def chunk(carry: tuple) -> tuple:
-        pending, state, claims, cells, deltas = carry
+        pending, state, cells, deltas = carry
         i = jnp.min(jnp.where(pending, chunk_ids, n_chunks))
-        state, claims, c, d = _arrest(
-            state, world, slots[i], sees[i], max_jail, jax.random.fold_in(key, i), claims
-        )
-        return pending.at[i].set(False), state, claims, cells.at[i].set(c), deltas.at[i].set(d)
+        state, c, d = _arrest(state, world, slots[i], sees[i], max_jail, random.fold(stream, i))
+        return pending.at[i].set(False), state, cells.at[i].set(c), deltas.at[i].set(d)
 
-    carry = (sees.any(axis=1), state, claims, cells, deltas)
-    _, state, claims, cells, deltas = jax.lax.while_loop(lambda c: c[0].any(), chunk, carry)
-    return state, claims, cells.reshape(-1), deltas.reshape(-1)
+    carry = (sees.any(axis=1), state, cells, deltas)
+    _, state, cells, deltas = jax.lax.while_loop(lambda c: c[0].any(), chunk, carry)
+    return state, cells.reshape(-1), deltas.reshape(-1)
 
 
 def _arrest(
@@ -66,31 +59,29 @@ def _arrest(
     slots: Array,
     valid: Array,
     max_jail: Array,
-    key: Array,
-    claims: Array,
-) -> tuple[State, Array, Array, Array]:
+    stream: Array,
+) -> tuple[State, Array, Array]:
     rules = world.ruleset
-    k_pick, k_term = jax.random.split(key)
     pos = jnp.where(valid, state.pos[slots], -1)
     present = pos >= 0
     dy, dx = world.vision_shape("cop", centre=rules.counts_self_twice)
     seen = cells_around(jnp.maximum(pos, 0), dy, dx, world)
     active = (state.kind[seen] == ACTIVE) & present[:, None]
     # A uniform pick among the actives seen: the one with the highest random priority.
-    priority = jnp.where(active, (random.bits(k_pick, seen.shape) >> 1).astype(jnp.int32), -1)
+    priority = jnp.where(
+        active, (random.bits(random.fold(stream, 0), seen.shape) >> 1).astype(jnp.int32), -1
+    )
     best = jnp.max(priority, axis=1)
     target = jnp.max(jnp.where(priority == best[:, None], seen, -1), axis=1)
     wants = best >= 0
-    # Settle cops that picked the same citizen: the lowest group rank wins.
-    rank = jnp.arange(slots.shape[0], dtype=jnp.int32)
-    claim_at = jnp.where(wants, target, world.cells)
-    claims = claims.at[claim_at].min(rank, mode="drop")
-    wins = wants & (claims[jnp.minimum(target, world.cells - 1)] == rank)
-    claims = claims.at[claim_at].set(UNCLAIMED, mode="drop")
+    # Cops of a chunk that picked the same citizen: the first in the chunk's random order wins.
+    rank = jnp.arange(slots.shape[0])
+    rival = (target[:, None] == target[None, :]) & wants[None, :] & (rank[None, :] < rank[:, None])
+    wins = wants & ~rival.any(axis=1)
 
     won_at = jnp.where(wins, target, world.cells)
     prisoner = state.occupant[jnp.minimum(target, world.cells - 1)]
-    term = jail_rule.draw_term(k_term, target.shape, max_jail, rules)
+    term = jail_rule.draw_term(random.fold(stream, 1), target.shape, max_jail, rules)
     jail = state.jail.at[jnp.where(wins, prisoner, state.n_citizens)].set(term, mode="drop")
     kind, occupant, cop_pos = state.kind, state.occupant, state.pos
     d_target = jnp.where(wins, -ACTIVE_UNIT, 0)
@@ -109,4 +100,4 @@ def _arrest(
         occupant = occupant.at[won_at].set(-1, mode="drop")
     state = state.with_(kind=kind, occupant=occupant, pos=cop_pos, jail=jail)
     cells = jnp.concatenate([jnp.minimum(target, world.cells - 1), jnp.maximum(pos, 0)])
-    return state, claims, cells, jnp.concatenate([d_target, d_origin])
+    return state, cells, jnp.concatenate([d_target, d_origin])

@@ -26,22 +26,27 @@ about 34 empty sites, so the published rule always finds one)."""
 
 
 def _first_empty(
-    key: Array, state: State, world: World, who: str, pos: Array, back: Array
+    stream: Array, state: State, world: World, is_citizen: Array, pos: Array, back: Array
 ) -> tuple[Array, Array]:
     """The first empty cell among random tries around each position, and whether there was one.
 
     Returning citizens try their own cell first.
     """
-    dy, dx = world.vision_shape(who, centre=False)
-    # Both offsets in one lookup. The barrier keeps the table an array: as a constant, the
-    # compiler may expand the lookup into a chain of selects, one per cell of the shape.
-    table = jax.lax.optimization_barrier(jnp.asarray(dy * 65536 + dx))
-    pick = table[random.below(key, (pos.shape[0], MOVE_TRIES), dy.shape[0])] + 32768
-    dy, dx = pick >> 16, (pick & 0xFFFF) - 32768
+    cit_dy, cit_dx = world.vision_shape("citizen", centre=False)
+    cop_dy, cop_dx = world.vision_shape("cop", centre=False)
+    # Both visions' offsets in one table, both offsets of a cell in one entry. The barrier keeps
+    # the table an array: as a constant, the compiler may expand the lookup into a chain of
+    # selects, one per cell of the shape.
+    packed = np.concatenate([cit_dy * 65536 + cit_dx, cop_dy * 65536 + cop_dx])
+    table = jax.lax.optimization_barrier(jnp.asarray(packed))
+    size = jnp.where(is_citizen, len(cit_dy), len(cop_dy))[:, None]
+    base = jnp.where(is_citizen, 0, len(cit_dy))[:, None]
+    u = random.uniform(stream, (pos.shape[0], MOVE_TRIES))
+    pick = table[base + (u * size).astype(jnp.int32)] + 32768
     here = jnp.maximum(pos, 0)[:, None]
     slot = jnp.arange(MOVE_TRIES, dtype=jnp.int32)
     stay = back[:, None] & (slot == 0)
-    tries = jnp.where(stay, here, wrap_cells(here, dy, dx, world))
+    tries = jnp.where(stay, here, wrap_cells(here, pick >> 16, (pick & 0xFFFF) - 32768, world))
     # Materialised once: left to fusion, the hashing would be redone by every consumer.
     tries = jax.lax.optimization_barrier(tries)
     usable = state.kind[tries] == EMPTY
@@ -51,64 +56,56 @@ def _first_empty(
 
 
 def _move_group(
-    state: State, world: World, slots: Array, valid: Array, who: str, key: Array, claims: Array
+    state: State, world: World, slots: Array, valid: Array, stream: Array, claims: Array
 ) -> tuple[State, Array]:
     rules = world.ruleset
-    is_citizen = who == "citizen"
+    n_cit = state.n_citizens
+    is_citizen = slots < n_cit
     pos = jnp.where(valid, state.pos[slots], -1)
     here = jnp.maximum(pos, 0)
     on_grid = (pos >= 0) & (state.occupant[here] == slots)
-    if is_citizen:
-        free = state.jail[jnp.where(valid, slots, 0)] == 0
-        movers = on_grid & free & world.movement
-        back = (pos >= 0) & free & ~on_grid
-    else:
-        movers = on_grid & (world.movement or rules.cops_always_move)
-        back = jnp.zeros_like(movers)
-    k_try, k_prio = jax.random.split(key)
-    target, found = _first_empty(k_try, state, world, who, pos, back)
+    free = ~is_citizen | (state.jail[jnp.where(is_citizen, slots, 0)] == 0)
+    may_move = jnp.where(is_citizen, world.movement, world.movement or rules.cops_always_move)
+    movers = on_grid & free & may_move
+    back = (pos >= 0) & free & ~on_grid & is_citizen
+    target, found = _first_empty(random.fold(stream, 0), state, world, is_citizen, pos, back)
     wants = (movers | back) & found
     # Unique random priorities: random high bits, the rank in the group in the low bits.
     rank_bits = max(1, int(np.ceil(np.log2(slots.shape[0] + 1))))
-    noise = (random.bits(k_prio, slots.shape) >> (rank_bits + 1)).astype(jnp.int32)
+    noise = (random.bits(random.fold(stream, 1), slots.shape) >> (rank_bits + 1)).astype(jnp.int32)
     priority = (noise << rank_bits) | jnp.arange(slots.shape[0], dtype=jnp.int32)
     claim_at = jnp.where(wants, target, world.cells)
     claims = claims.at[claim_at].max(priority, mode="drop")
     wins = wants & (claims[target] == priority)
+    # Reset only after the winners are read, so the reset can write in place (no grid copy).
+    claims, wins = jax.lax.optimization_barrier((claims, wins))
     claims = claims.at[claim_at].set(-1, mode="drop")
 
-    carried = (
-        jnp.where(on_grid, state.kind[here], QUIET) if is_citizen else jnp.full(pos.shape, COP)
-    )
+    carried = jnp.where(is_citizen, jnp.where(on_grid, state.kind[here], QUIET), COP)
     left = jnp.where(wins & on_grid, pos, world.cells)
     arrive = jnp.where(wins, target, world.cells)
-    kind = (
-        state.kind.at[left]
-        .set(EMPTY, mode="drop")
-        .at[arrive]
-        .set(carried.astype(jnp.uint8), mode="drop")
-    )
+    kind = state.kind.at[left].set(EMPTY, mode="drop")
+    kind = kind.at[arrive].set(carried.astype(jnp.uint8), mode="drop")
     occupant = state.occupant.at[left].set(-1, mode="drop").at[arrive].set(slots, mode="drop")
     new_pos = state.pos.at[jnp.where(wins, slots, state.pos.shape[0])].set(target, mode="drop")
     return state.with_(kind=kind, occupant=occupant, pos=new_pos), claims
 
 
-def move(state: State, world: World, key: Array) -> State:
+def move(state: State, world: World, stream: Array) -> State:
+    """Every free agent moves once, in `world.substeps` random groups, citizens and cops mixed."""
     n_cit = state.n_citizens
     n_cop = state.pos.shape[0] - n_cit
-    k_cit, k_cop, k_loop = jax.random.split(key, 3)
-    cit_order = partition.draw_order(k_cit, n_cit)
-    cop_order = partition.draw_order(k_cop, n_cop)
+    cit_order = partition.draw_order(random.fold(stream, 0), n_cit)
+    cop_order = partition.draw_order(random.fold(stream, 1), n_cop)
+    groups = random.fold(stream, 2)
 
     def group(g: Array, carry: tuple[State, Array]) -> tuple[State, Array]:
         state, claims = carry
-        k_a, k_b = jax.random.split(jax.random.fold_in(k_loop, g))
-        slots, valid = partition.block(cit_order, n_cit, world.substeps, g)
-        state, claims = _move_group(state, world, slots, valid, "citizen", k_a, claims)
-        if n_cop:
-            slots, valid = partition.block(cop_order, n_cop, world.substeps, g)
-            state, claims = _move_group(state, world, slots + n_cit, valid, "cop", k_b, claims)
-        return state, claims
+        cit_slots, cit_valid = partition.block(cit_order, n_cit, world.substeps, g)
+        cop_slots, cop_valid = partition.block(cop_order, n_cop, world.substeps, g)
+        slots = jnp.concatenate([cit_slots, cop_slots + n_cit])
+        valid = jnp.concatenate([cit_valid, cop_valid])
+        return _move_group(state, world, slots, valid, random.fold(groups, g), claims)
 
     claims = jnp.full(world.cells, -1, jnp.int32)
     return jax.lax.fori_loop(0, world.substeps, group, (state, claims))[0]

@@ -10,9 +10,10 @@ acting in it.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 from jax import Array
+
+from uprising.engine import random
 
 _PRIMES = (
     3,
@@ -52,13 +53,12 @@ def block_size(n: int, groups: int) -> int:
     return -(-n // groups)
 
 
-def draw_order(key: Array, n: int) -> tuple[Array, Array]:
+def draw_order(stream: Array, n: int) -> tuple[Array, Array]:
     """(a, b) of this step's order of n slots."""
     primes = [p for p in _PRIMES if n % p] or [1]
-    k_a, k_b = jax.random.split(key)
-    a = jnp.asarray(primes, jnp.uint32)[jax.random.randint(k_a, (), 0, len(primes))]
-    b = jax.random.randint(k_b, (), 0, max(n, 1)).astype(jnp.uint32)
-    return a, b
+    pick = random.below(stream, (2,), jnp.asarray([len(primes), max(n, 1)]))
+    a = jnp.asarray(primes, jnp.uint32)[pick[0]]
+    return a, pick[1].astype(jnp.uint32)
 
 
 def block(order: tuple[Array, Array], n: int, groups: int, g: Array) -> tuple[Array, Array]:

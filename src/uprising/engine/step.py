@@ -15,9 +15,9 @@ from jax import Array
 
 from uprising.engine import counts as counts_rule
 from uprising.engine import jail as jail_rule
-from uprising.engine import partition
+from uprising.engine import partition, random
 from uprising.engine.activation import citizens_turn
-from uprising.engine.arrest import UNCLAIMED, cops_turn
+from uprising.engine.arrest import cops_turn
 from uprising.engine.movement import move
 from uprising.engine.neighbourhood import ACTIVE_UNIT
 from uprising.engine.params import Params
@@ -42,21 +42,21 @@ def withdraw_police(state: State, params: Params, world: World) -> State:
     )
 
 
-def act(state: State, params: Params, world: World, key: Array) -> State:
+def act(state: State, params: Params, world: World, stream: Array) -> State:
     """Every agent acts once, in random groups that see each other's changes."""
     rules = world.ruleset
     n_cit = state.n_citizens
     n_cop = state.pos.shape[0] - n_cit
     groups = world.substeps
-    k_cit, k_cop, k_loop = jax.random.split(key, 3)
-    cit_order = partition.draw_order(k_cit, n_cit)
-    cop_order = partition.draw_order(k_cop, n_cop)
+    cit_order = partition.draw_order(random.fold(stream, 0), n_cit)
+    cop_order = partition.draw_order(random.fold(stream, 1), n_cop)
+    cop_streams = random.fold(stream, 2)
     t = state.t.astype(jnp.float32)
     counts_show_cops_view = world.cop_vision == world.citizen_vision
     legitimacy = params.legitimacy(jnp.float32(0) if rules.grievance_fixed else t)
 
-    def group(g: Array, carry: tuple[State, Array, Array]) -> tuple[State, Array, Array]:
-        state, counts, claims = carry
+    def group(g: Array, carry: tuple[State, Array]) -> tuple[State, Array]:
+        state, counts = carry
         slots, valid = partition.block(cit_order, n_cit, groups, g)
         state, c_cells, c_delta = citizens_turn(
             state, world, counts, slots, valid, legitimacy, params.k, params.threshold
@@ -69,21 +69,20 @@ def act(state: State, params: Params, world: World, key: Array) -> State:
             sees = pos >= 0
             if counts_show_cops_view:  # a cop with no active in view has nothing to do
                 sees = sees & (counts[jnp.maximum(pos, 0)] >= ACTIVE_UNIT)
-            state, claims, a_cells, a_delta = cops_turn(
-                state, world, slots, sees, params.max_jail, jax.random.fold_in(k_loop, g), claims
+            state, a_cells, a_delta = cops_turn(
+                state, world, slots, sees, params.max_jail, random.fold(cop_streams, g)
             )
             counts = counts_rule.update(counts, state.kind, world, a_cells, a_delta)
-        return state, counts, claims
+        return state, counts
 
     counts = counts_rule.full(state.kind, world)
-    claims = jnp.full(world.cells, UNCLAIMED, jnp.int32)
-    state, _, _ = jax.lax.fori_loop(0, groups, group, (state, counts, claims))
-    return state
+    return jax.lax.fori_loop(0, groups, group, (state, counts))[0]
 
 
 def step(state: State, params: Params, key: Array, world: World) -> State:
     rules = world.ruleset
-    k_move, k_act = jax.random.split(key)
+    stream = random.stream(key)
+    k_move, k_act = random.fold(stream, 0), random.fold(stream, 1)
     state = withdraw_police(state, params, world)
     if rules.move_first:
         state = move(state, world, k_move)
