@@ -4,8 +4,9 @@ Agents move in the random groups of the partial-update scheme, one group after a
 left by one group is open to the next, as in the published one-at-a-time model. Each mover tries
 MOVE_TRIES random sites of its vision and takes the first that is empty: given that it finds one,
 that is a uniform draw among the empty sites, as in the paper. Movers of a group that chose the
-same site are settled by a random priority; losers stay. Citizens freed from an off-grid jail
-re-enter here: first at the cell of their arrest, else at a random empty site within vision.
+same site are settled by their place in the group's random order; losers stay. Citizens freed
+from an off-grid jail re-enter here: first at the cell of their arrest, else at a random empty
+site within vision.
 """
 
 from __future__ import annotations
@@ -56,7 +57,13 @@ def _first_empty(
 
 
 def _move_group(
-    state: State, world: World, slots: Array, valid: Array, stream: Array, claims: Array
+    state: State,
+    world: World,
+    slots: Array,
+    valid: Array,
+    group: Array,
+    stream: Array,
+    claims: Array,
 ) -> tuple[State, Array]:
     rules = world.ruleset
     n_cit = state.n_citizens
@@ -70,23 +77,26 @@ def _move_group(
     back = (pos >= 0) & free & ~on_grid & is_citizen
     target, found = _first_empty(random.fold(stream, 0), state, world, is_citizen, pos, back)
     wants = (movers | back) & found
-    # Unique random priorities: random high bits, the rank in the group in the low bits.
+    # Settle movers that chose the same cell: the first in the group's random order wins. Claims
+    # carry the group number in their high bits, so the claims of earlier groups always lose and
+    # the scratch grid never needs clearing within a step.
     rank_bits = max(1, int(np.ceil(np.log2(slots.shape[0] + 1))))
-    noise = (random.bits(random.fold(stream, 1), slots.shape) >> (rank_bits + 1)).astype(jnp.int32)
-    priority = (noise << rank_bits) | jnp.arange(slots.shape[0], dtype=jnp.int32)
+    priority = (group << rank_bits) | (slots.shape[0] - jnp.arange(slots.shape[0], dtype=jnp.int32))
     claim_at = jnp.where(wants, target, world.cells)
     claims = claims.at[claim_at].max(priority, mode="drop")
     wins = wants & (claims[target] == priority)
-    # Reset only after the winners are read, so the reset can write in place (no grid copy).
-    claims, wins = jax.lax.optimization_barrier((claims, wins))
-    claims = claims.at[claim_at].set(-1, mode="drop")
 
+    # Cells left and cells taken are disjoint (taken cells were empty): one scatter each array.
     carried = jnp.where(is_citizen, jnp.where(on_grid, state.kind[here], QUIET), COP)
-    left = jnp.where(wins & on_grid, pos, world.cells)
-    arrive = jnp.where(wins, target, world.cells)
-    kind = state.kind.at[left].set(EMPTY, mode="drop")
-    kind = kind.at[arrive].set(carried.astype(jnp.uint8), mode="drop")
-    occupant = state.occupant.at[left].set(-1, mode="drop").at[arrive].set(slots, mode="drop")
+    at = jnp.concatenate(
+        [jnp.where(wins & on_grid, pos, world.cells), jnp.where(wins, target, world.cells)]
+    )
+    kind = state.kind.at[at].set(
+        jnp.concatenate([jnp.full(pos.shape, EMPTY), carried]).astype(jnp.uint8), mode="drop"
+    )
+    occupant = state.occupant.at[at].set(
+        jnp.concatenate([jnp.full(pos.shape, -1), slots]), mode="drop"
+    )
     new_pos = state.pos.at[jnp.where(wins, slots, state.pos.shape[0])].set(target, mode="drop")
     return state.with_(kind=kind, occupant=occupant, pos=new_pos), claims
 
@@ -105,7 +115,7 @@ def move(state: State, world: World, stream: Array) -> State:
         cop_slots, cop_valid = partition.block(cop_order, n_cop, world.substeps, g)
         slots = jnp.concatenate([cit_slots, cop_slots + n_cit])
         valid = jnp.concatenate([cit_valid, cop_valid])
-        return _move_group(state, world, slots, valid, random.fold(groups, g), claims)
+        return _move_group(state, world, slots, valid, g, random.fold(groups, g), claims)
 
     claims = jnp.full(world.cells, -1, jnp.int32)
     return jax.lax.fori_loop(0, world.substeps, group, (state, claims))[0]
