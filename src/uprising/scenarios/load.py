@@ -29,7 +29,8 @@ def _describe(error: ValidationError) -> str:
     lines = []
     for e in error.errors():
         key = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        got = "" if e["type"] == "missing" else f" (got {json.dumps(e.get('input'), default=str)})"
+        shown = e["type"] != "missing" and not isinstance(e.get("input"), dict)
+        got = f" (got {json.dumps(e.get('input'), default=str)})" if shown else ""
         lines.append(f"  {key}: {e['msg'].removeprefix('Value error, ')}{got}")
     return "\n".join(lines)
 

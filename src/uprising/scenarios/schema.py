@@ -9,14 +9,21 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from uprising.engine.rules import RULES
 
-MEMORY_LIMIT_BYTES = 16 * 2**30
-"""Largest state we agree to build; a larger grid is refused before any work starts."""
+BYTES_PER_CELL = 48
+"""State (about 15 B a cell) and what a step holds at once: counts, scratch grids, padding."""
+
+
+def memory_bytes() -> int:
+    """Physical memory of this machine: a grid that needs more is refused before any work."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
 
 Point = Annotated[list[float], Field(min_length=2, max_length=2)]
 
@@ -123,11 +130,11 @@ class Scenario(Strict):
                 " do not return"
             )
         cells = self.world.height * self.world.width
-        need = cells * 16
-        if need > MEMORY_LIMIT_BYTES:
+        need, have = cells * BYTES_PER_CELL, memory_bytes()
+        if need > have:
             raise ValueError(
-                f"world.height x world.width = {cells:,} cells needs about {need / 2**30:.1f} GiB"
-                f" of state; allowed: at most {MEMORY_LIMIT_BYTES / 2**30:.0f} GiB"
+                f"world.height x world.width = {cells:,} cells needs about {need / 2**30:.1f} GiB;"
+                f" this machine has {have / 2**30:.1f} GiB"
             )
         return self
 
