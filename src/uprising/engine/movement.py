@@ -1,7 +1,8 @@
 """Movement rule M (Epstein 2002): move to a random empty site within vision.
 
-Agents move in the random groups of the partial-update scheme, one group after another, so a cell
-left by one group is open to the next, as in the published one-at-a-time model. Each mover tries
+Agents move in the random groups of the partial-update scheme, each group just before it acts
+(after, under Mesa's rules), so a cell left by one group is open to the next, as in the published
+one-at-a-time model. Each mover tries
 MOVE_TRIES random sites of its vision and takes the first that is empty: given that it finds one,
 that is a uniform draw among the empty sites, as in the paper. Movers of a group that chose the
 same site are settled by their place in the group's random order; losers stay. Citizens freed
@@ -16,9 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from uprising.engine import partition, random
-from uprising.engine.neighbourhood import wrap_cells
-from uprising.engine.state import COP, EMPTY, QUIET, State
+from uprising.engine import random
+from uprising.engine.neighbourhood import ACTIVE_UNIT, wrap_cells
+from uprising.engine.state import ACTIVE, COP, EMPTY, QUIET, State
 from uprising.engine.world import World
 
 MOVE_TRIES = 10  # even: each random hash serves two tries
@@ -60,7 +61,7 @@ def _first_empty(
     return target, first < MOVE_TRIES
 
 
-def _move_group(
+def move_group(
     state: State,
     world: World,
     slots: Array,
@@ -68,7 +69,13 @@ def _move_group(
     group: Array,
     stream: Array,
     claims: Array,
-) -> tuple[State, Array]:
+) -> tuple[State, Array, Array, Array]:
+    """The agents of one group move (rule M) at once.
+
+    `claims` is a scratch grid of -1 at the start of a step, threaded through its groups. Returns
+    the new state and claims, and the cells and packed count changes of the moves of cops and
+    active citizens (the only movers that change what citizens count).
+    """
     rules = world.ruleset
     n_cit = state.n_citizens
     is_citizen = slots < n_cit
@@ -79,22 +86,22 @@ def _move_group(
     may_move = jnp.where(is_citizen, world.movement, world.movement or rules.cops_always_move)
     movers = on_grid & free & may_move
     back = (pos >= 0) & free & ~on_grid & is_citizen
-    target, found = _first_empty(random.fold(stream, 0), state, world, is_citizen, pos, back)
+    target, found = _first_empty(stream, state, world, is_citizen, pos, back)
     wants = (movers | back) & found
     # Settle movers that chose the same cell: the first in the group's random order wins. Claims
     # carry the group number in their high bits, so the claims of earlier groups always lose and
     # the scratch grid never needs clearing within a step.
     rank_bits = max(1, int(np.ceil(np.log2(slots.shape[0] + 1))))
-    priority = (group << rank_bits) | (slots.shape[0] - jnp.arange(slots.shape[0], dtype=jnp.int32))
+    rank = slots.shape[0] - jnp.arange(slots.shape[0], dtype=jnp.int32)
+    priority = (group.astype(jnp.int32) << rank_bits) | rank
     claim_at = jnp.where(wants, target, world.cells)
     claims = claims.at[claim_at].max(priority, mode="drop")
     wins = wants & (claims[target] == priority)
 
     # Cells left and cells taken are disjoint (taken cells were empty): one scatter each array.
     carried = jnp.where(is_citizen, jnp.where(on_grid, state.kind[here], QUIET), COP)
-    at = jnp.concatenate(
-        [jnp.where(wins & on_grid, pos, world.cells), jnp.where(wins, target, world.cells)]
-    )
+    left = jnp.where(wins & on_grid, pos, world.cells)
+    at = jnp.concatenate([left, jnp.where(wins, target, world.cells)])
     kind = state.kind.at[at].set(
         jnp.concatenate([jnp.full(pos.shape, EMPTY), carried]).astype(jnp.uint8), mode="drop"
     )
@@ -102,24 +109,9 @@ def _move_group(
         jnp.concatenate([jnp.full(pos.shape, -1), slots]), mode="drop"
     )
     new_pos = state.pos.at[jnp.where(wins, slots, state.pos.shape[0])].set(target, mode="drop")
-    return state.with_(kind=kind, occupant=occupant, pos=new_pos), claims
-
-
-def move(state: State, world: World, stream: Array) -> State:
-    """Every free agent moves once, in `world.substeps` random groups, citizens and cops mixed."""
-    n_cit = state.n_citizens
-    n_cop = state.pos.shape[0] - n_cit
-    cit_order = partition.draw_order(random.fold(stream, 0), n_cit)
-    cop_order = partition.draw_order(random.fold(stream, 1), n_cop)
-    groups = random.fold(stream, 2)
-
-    def group(g: Array, carry: tuple[State, Array]) -> tuple[State, Array]:
-        state, claims = carry
-        cit_slots, cit_valid = partition.block(cit_order, n_cit, world.substeps, g)
-        cop_slots, cop_valid = partition.block(cop_order, n_cop, world.substeps, g)
-        slots = jnp.concatenate([cit_slots, cop_slots + n_cit])
-        valid = jnp.concatenate([cit_valid, cop_valid])
-        return _move_group(state, world, slots, valid, g, random.fold(groups, g), claims)
-
-    claims = jnp.full(world.cells, -1, jnp.int32)
-    return jax.lax.fori_loop(0, world.substeps, group, (state, claims))[0]
+    seen = jnp.where(carried == COP, 1, jnp.where(carried == ACTIVE, ACTIVE_UNIT, 0))
+    delta = jnp.where(wins & on_grid, seen, 0)
+    cells = jnp.concatenate([here, target])
+    deltas = jnp.concatenate([-delta, delta])
+    state = state.with_(kind=kind, occupant=occupant, pos=new_pos)
+    return state, claims, cells, deltas

@@ -62,10 +62,17 @@ def draw_order(stream: Array, n: int) -> tuple[Array, Array]:
 
 
 def block(order: tuple[Array, Array], n: int, groups: int, g: Array) -> tuple[Array, Array]:
-    """Slots of block g (padded to the block size) and which of them are real."""
+    """Slots of block g (padded to the largest block) and which of them are real.
+
+    Block g holds positions floor(g n / groups) up to floor((g + 1) n / groups): blocks differ in
+    size by at most one, so with fewer agents than groups the agents are spread over the whole
+    step instead of all acting in its first groups.
+    """
     a, b = order
-    size = block_size(n, groups)
-    j = g.astype(jnp.uint32) * size + jnp.arange(size, dtype=jnp.uint32)
-    valid = j < n
+    g = g.astype(jnp.uint32)
+    start = (g * n) // groups
+    stop = ((g + 1) * n) // groups
+    j = start + jnp.arange(block_size(n, groups), dtype=jnp.uint32)
+    valid = j < stop
     slot = ((a * j) % max(n, 1) + b) % max(n, 1)
     return slot.astype(jnp.int32), valid

@@ -1,8 +1,8 @@
 """One step of the model, and many: `step(state, params, key, world) -> state`.
 
-A step runs the rules in the order of the rule set: movement, then acting (rule A for citizens,
-rule C for cops), each in `world.substeps` random groups one after another; then jail terms count
-down. Mesa's order puts movement after acting.
+A step gives every agent one turn, in `world.substeps` random groups one after another: in its
+turn an agent moves (rule M), then acts (rule A for citizens, rule C for cops); Mesa's order puts
+the move after the act. Then jail terms count down (Mesa: in the prisoner's own turn).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from uprising.engine import jail as jail_rule
 from uprising.engine import partition, random
 from uprising.engine.activation import citizens_turn
 from uprising.engine.arrest import cops_turn
-from uprising.engine.movement import move
+from uprising.engine.movement import move_group
 from uprising.engine.neighbourhood import ACTIVE_UNIT
 from uprising.engine.params import Params
 from uprising.engine.state import ACTIVE, EMPTY, State
@@ -42,54 +42,66 @@ def withdraw_police(state: State, params: Params, world: World) -> State:
     )
 
 
-def act(state: State, params: Params, world: World, stream: Array) -> State:
-    """Every agent acts once, in random groups that see each other's changes."""
+def turns(state: State, params: Params, world: World, stream: Array) -> State:
+    """Every agent takes its turn once, in random groups that see each other's changes.
+
+    In its turn an agent moves, then acts (Mesa: acts, then moves), as in the published models.
+    """
     rules = world.ruleset
     n_cit = state.n_citizens
     n_cop = state.pos.shape[0] - n_cit
     groups = world.substeps
     cit_order = partition.draw_order(random.fold(stream, 0), n_cit)
     cop_order = partition.draw_order(random.fold(stream, 1), n_cop)
-    cop_streams = random.fold(stream, 2)
-    t = state.t.astype(jnp.float32)
+    group_streams = random.fold(stream, 2)
     counts_show_cops_view = world.cop_vision == world.citizen_vision
+    t = state.t.astype(jnp.float32)
     legitimacy = params.legitimacy(jnp.float32(0) if rules.grievance_fixed else t)
 
-    def group(g: Array, carry: tuple[State, Array]) -> tuple[State, Array]:
-        state, counts = carry
-        slots, valid = partition.block(cit_order, n_cit, groups, g)
+    def group(g: Array, carry: tuple[State, Array, Array]) -> tuple[State, Array, Array]:
+        state, counts, claims = carry
+        g_stream = random.fold(group_streams, g)
+        cit_slots, cit_valid = partition.block(cit_order, n_cit, groups, g)
+        cop_slots, cop_valid = partition.block(cop_order, n_cop, groups, g)
+        cop_slots = cop_slots + n_cit
+
+        def moving(state: State, counts: Array, claims: Array) -> tuple[State, Array, Array]:
+            slots = jnp.concatenate([cit_slots, cop_slots])
+            valid = jnp.concatenate([cit_valid, cop_valid])
+            move_stream = random.fold(g_stream, 0)
+            state, claims, cells, deltas = move_group(
+                state, world, slots, valid, g, move_stream, claims
+            )
+            return state, counts_rule.update(counts, state.kind, world, cells, deltas), claims
+
+        if rules.move_first:
+            state, counts, claims = moving(state, counts, claims)
         state, c_cells, c_delta = citizens_turn(
-            state, world, counts, slots, valid, legitimacy, params.k, params.threshold
+            state, world, counts, cit_slots, cit_valid, legitimacy, params.k, params.threshold
         )
         counts = counts_rule.update(counts, state.kind, world, c_cells, c_delta)
         if n_cop:
-            slots, valid = partition.block(cop_order, n_cop, groups, g)
-            slots = slots + n_cit
-            pos = jnp.where(valid, state.pos[slots], -1)
+            pos = jnp.where(cop_valid, state.pos[cop_slots], -1)
             sees = pos >= 0
             if counts_show_cops_view:  # a cop with no active in view has nothing to do
                 sees = sees & (counts[jnp.maximum(pos, 0)] >= ACTIVE_UNIT)
             state, a_cells, a_delta = cops_turn(
-                state, world, slots, sees, params.max_jail, random.fold(cop_streams, g)
+                state, world, cop_slots, sees, params.max_jail, random.fold(g_stream, 1)
             )
             counts = counts_rule.update(counts, state.kind, world, a_cells, a_delta)
-        return state, counts
+        if not rules.move_first:
+            state, counts, claims = moving(state, counts, claims)
+        return state, counts, claims
 
     counts = counts_rule.full(state.kind, world)
-    return jax.lax.fori_loop(0, groups, group, (state, counts))[0]
+    claims = jnp.full(world.cells, -1, jnp.int32)
+    return jax.lax.fori_loop(0, groups, group, (state, counts, claims))[0]
 
 
 def step(state: State, params: Params, key: Array, world: World) -> State:
-    rules = world.ruleset
-    stream = random.stream(key)
-    k_move, k_act = random.fold(stream, 0), random.fold(stream, 1)
     state = withdraw_police(state, params, world)
-    if rules.move_first:
-        state = move(state, world, k_move)
-    state = act(state, params, world, k_act)
-    if not rules.move_first:
-        state = move(state, world, k_move)
-    if not rules.countdown_own_turn:
+    state = turns(state, params, world, random.stream(key))
+    if not world.ruleset.countdown_own_turn:
         state = state.with_(jail=jail_rule.count_down(state.jail))
     return state.with_(t=state.t + 1)
 

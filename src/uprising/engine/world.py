@@ -72,6 +72,11 @@ class World:
                 )
         if not isinstance(self.substeps, int | np.integer) or not 1 <= self.substeps <= 1024:
             raise WorldError(f"substeps={self.substeps!r} must be a whole number in 1..1024")
+        if self.substeps * self.capacity() >= 2**32:
+            raise WorldError(
+                f"substeps={self.substeps} with {self.capacity():,} agents overflows the 32-bit"
+                f" group arithmetic; allowed: at most {(2**32 - 1) // max(self.capacity(), 1)}"
+            )
         if self.capacity() > MAX_AGENTS:
             raise WorldError(
                 f"{self.height}x{self.width} at these densities holds up to {self.capacity():,}"
