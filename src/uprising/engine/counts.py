@@ -30,12 +30,19 @@ def full(kind: Array, world: World) -> Array:
     return window_sums(grid, world.citizen_widths()).reshape(-1)
 
 
-def update(counts: Array, kind: Array, world: World, cells: Array, deltas: Array) -> Array:
-    """Counts after the packed changes `deltas` at `cells` (zeros change nothing)."""
+def update(
+    counts: Array, kind: Array, world: World, cells: Array, deltas: Array, chunk: int = CHUNK
+) -> Array:
+    """Counts after the packed changes `deltas` at `cells` (zeros change nothing).
+
+    Small chunks suit sparse changes; where nearly every entry changes (the moves of cops) a
+    larger `chunk` spreads the fixed cost of each loop turn over more cells.
+    """
     n = cells.shape[0]
-    pad = -n % CHUNK
-    cells = jnp.pad(cells, (0, pad)).reshape(-1, CHUNK)
-    deltas = jnp.pad(deltas, (0, pad)).reshape(-1, CHUNK)
+    chunk = max(1, min(chunk, n))
+    pad = -n % chunk
+    cells = jnp.pad(cells, (0, pad)).reshape(-1, chunk)
+    deltas = jnp.pad(deltas, (0, pad)).reshape(-1, chunk)
     pending = (deltas != 0).any(axis=1)
     dy, dx = world.vision_shape("citizen", centre=True)
     chunk_ids = jnp.arange(pending.shape[0], dtype=jnp.int32)
@@ -50,6 +57,6 @@ def update(counts: Array, kind: Array, world: World, cells: Array, deltas: Array
     def incremental(counts: Array) -> Array:
         return jax.lax.while_loop(lambda c: c[0].any(), add_chunk, (pending, counts))[1]
 
-    stencil_cost = pending.sum() * CHUNK * dy.shape[0] * SCATTER_COST
+    stencil_cost = pending.sum() * chunk * dy.shape[0] * SCATTER_COST
     full_cost = 2 * len(world.citizen_widths()) * world.cells
     return jax.lax.cond(stencil_cost > full_cost, lambda c: full(kind, world), incremental, counts)

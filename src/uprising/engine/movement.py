@@ -73,8 +73,8 @@ def move_group(
     """The agents of one group move (rule M) at once.
 
     `claims` is a scratch grid of -1 at the start of a step, threaded through its groups. Returns
-    the new state and claims, and the cells and packed count changes of the moves of cops and
-    active citizens (the only movers that change what citizens count).
+    the new state and claims, and per mover the cells left and taken, (n, 2), with the packed
+    count changes there: only cops and active citizens change what citizens count.
     """
     rules = world.ruleset
     n_cit = state.n_citizens
@@ -111,7 +111,5 @@ def move_group(
     new_pos = state.pos.at[jnp.where(wins, slots, state.pos.shape[0])].set(target, mode="drop")
     seen = jnp.where(carried == COP, 1, jnp.where(carried == ACTIVE, ACTIVE_UNIT, 0))
     delta = jnp.where(wins & on_grid, seen, 0)
-    cells = jnp.concatenate([here, target])
-    deltas = jnp.concatenate([-delta, delta])
     state = state.with_(kind=kind, occupant=occupant, pos=new_pos)
-    return state, claims, cells, deltas
+    return state, claims, jnp.stack([here, target], axis=1), jnp.stack([-delta, delta], axis=1)

@@ -24,6 +24,9 @@ from uprising.engine.params import Params
 from uprising.engine.state import ACTIVE, EMPTY, State
 from uprising.engine.world import World
 
+DENSE_CHUNK = 256
+"""Changes per loop turn when nearly every entry changes (cops' moves)."""
+
 
 def withdraw_police(state: State, params: Params, world: World) -> State:
     """Remove the cops beyond the police schedule's share of the initial force."""
@@ -72,7 +75,19 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
             state, claims, cells, deltas = move_group(
                 state, world, slots, valid, g, move_stream, claims
             )
-            return state, counts_rule.update(counts, state.kind, world, cells, deltas), claims
+            n = cit_slots.shape[0]  # citizens' changes are sparse (actives), cops' dense
+            counts = counts_rule.update(
+                counts, state.kind, world, cells[:n].reshape(-1), deltas[:n].reshape(-1)
+            )
+            counts = counts_rule.update(
+                counts,
+                state.kind,
+                world,
+                cells[n:].reshape(-1),
+                deltas[n:].reshape(-1),
+                chunk=DENSE_CHUNK,
+            )
+            return state, counts, claims
 
         if rules.move_first:
             state, counts, claims = moving(state, counts, claims)
