@@ -39,7 +39,9 @@ def update(
     larger `chunk` spreads the fixed cost of each loop turn over more cells.
     """
     n = cells.shape[0]
-    chunk = max(1, min(chunk, n))
+    if n == 0:
+        return counts
+    chunk = min(chunk, n)
     pad = -n % chunk
     cells = jnp.pad(cells, (0, pad)).reshape(-1, chunk)
     deltas = jnp.pad(deltas, (0, pad)).reshape(-1, chunk)
