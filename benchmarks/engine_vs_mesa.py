@@ -296,6 +296,21 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def git_commit() -> str | None:
+    """The checkout's commit, with '+dirty' when src/ has uncommitted changes."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return None
+    return (commit + ("+dirty" if dirty else "")) or None
+
+
 def package_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -326,7 +341,7 @@ def print_table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
         "s/step med",
         "agent-steps/s",
         "x Mesa",
-        "compile/1st s",
+        "compile s*",
         "RSS MB",
         "B/cell",
     ]
@@ -434,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     start = time.perf_counter()
+    load_start = os.getloadavg()
     quick = args.quick
     if args.sizes:
         sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
@@ -515,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
 
     meta = {
         "package_version": package_version(),
+        "git_commit": git_commit(),
         "jax_version": base_engine.get("jax_version"),
         "mesa_version": base_mesa.get("mesa_version"),
         "backend": backend,
@@ -528,6 +545,8 @@ def main(argv: list[str] | None = None) -> int:
         "argv": sys.argv[1:] if argv is None else argv,
         "quick": quick,
         "mesa_stopped": mesa_stopped,
+        "loadavg_start": load_start,
+        "loadavg_end": os.getloadavg(),
         "wall_s": time.perf_counter() - start,
     }
     params = {
@@ -552,6 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": check_targets(rows),
     }
     print_table(rows, meta)
+    print("* engine: ahead-of-time compile of the timed run; Mesa: its first step (caches)")
     for r in rows:
         if "error" in r:
             print(f"error in {r['config']}: {r['error']}")

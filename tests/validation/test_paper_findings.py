@@ -2,9 +2,9 @@
 
 Engine only, default (faithful) partial update, fixed seeds. Every test prints what it measured
 beside the paper's or the literature's numbers (run with -s to see them). The assertions check
-the qualitative findings, not equality with the paper: its statistics come from one NetLogo-like
-run each, and reproductions differ (tests/../research/epstein-model.md). Each bound is justified
-where it is set.
+the qualitative findings, not equality with the paper: its statistics come from one run each,
+and reproductions differ (research/epstein-model.md in the design notes). Each bound is
+justified where it is set.
 """
 
 from __future__ import annotations
@@ -104,9 +104,9 @@ def test_run4_sudden_drop_peaks_higher_than_run3_gradual_decline() -> None:
     higher = int((sudden > gradual).sum())
     n = len(RUN34_SEEDS)
     # "In most seeds": a one-sided sign test that run 4's peak is the higher more often than
-    # not, at 0.01 (with 60 paired seeds, at least 40 of 60). 60 seeds because the engine's rate
-    # is near 0.75 (22 of 30 in a first measurement): at 30 seeds a sign test at 0.01 would pass
-    # only about half the time even if the finding holds.
+    # not, at 0.01 (with 60 paired seeds, at least 40 of 60). 60 seeds because an earlier engine
+    # gave 22 of 30 (0.73), where a sign test at 0.01 over 30 seeds passes only about half the
+    # time even though the finding holds; the current engine gives 51 of 60 (0.85).
     p = stats.binomtest(higher, n, 0.5, alternative="greater").pvalue
     print(
         f"\nruns 3/4 (netlogo rules, {n} paired seeds x {RUN34_STEPS} steps): sudden drop peaks"

@@ -17,8 +17,9 @@ outbursts per 1,000 steps, the paper's 0.00094 against 0.00058 mean active fract
 against 19.1 outbursts. Should the engine disagree again, mark the test xfail(strict=True) with
 the reason; never widen it. Run with -s to see each table.
 
-Cost (2 cores, `pytest -n 2 -m validation`): the reference runs about 5 to 8 ms a step here, the
-engine about as much on a CPU; the four tests take about 12 CPU-minutes.
+Cost: the reference runs about 5 to 8 ms a step here, the engine 2 to 5 ms on a CPU; measured
+with `pytest -n 2 -m validation` on 2 shared cores, this file and test_paper_findings.py together
+took 14.8 minutes (15.7 CPU-minutes), of which these four tests about 11 CPU-minutes.
 """
 
 from __future__ import annotations
