@@ -321,12 +321,8 @@ def package_version() -> str:
 
 
 def default_out(meta: dict[str, Any]) -> Path:
-    backend = meta.get("backend") or "cpu"
-    tag = backend
-    if backend != "cpu" and meta.get("device"):
-        slug = "".join(c if c.isalnum() else "-" for c in meta["device"].lower()).strip("-")
-        tag = f"{backend}-{slug}"
-    return RESULTS / f"engine_vs_mesa-{tag}.json"
+    """benchmarks/results/engine_vs_mesa-<backend>.json: -cpu or -gpu (the device is in meta)."""
+    return RESULTS / f"engine_vs_mesa-{meta.get('backend') or 'cpu'}.json"
 
 
 def _fmt(x: float | None, spec: str) -> str:
