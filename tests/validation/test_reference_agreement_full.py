@@ -17,9 +17,10 @@ outbursts per 1,000 steps, the paper's 0.00094 against 0.00058 mean active fract
 against 19.1 outbursts. Should the engine disagree again, mark the test xfail(strict=True) with
 the reason; never widen it. Run with -s to see each table.
 
-Cost: the reference runs about 5 to 8 ms a step here, the engine 2 to 5 ms on a CPU; measured
-with `pytest -n 2 -m validation` on 2 shared cores, this file and test_paper_findings.py together
-took 14.8 minutes (15.7 CPU-minutes), of which these four tests about 11 CPU-minutes.
+Cost: the reference runs about 5 to 8 ms a step here, the engine 2 to 5 ms on a CPU. Measured
+with `pytest -n 2 -m validation` on 2 cores: each agreement test about 3.1 minutes, the power
+check 0.5; the whole validation suite (with test_paper_findings.py, 1.5 minutes, and the Mesa
+comparison) 14.7 minutes.
 """
 
 from __future__ import annotations
