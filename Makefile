@@ -1,5 +1,5 @@
 # uprising: `make demo` runs the flagship scenario, `make test` lints, type-checks and tests.
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
