@@ -105,8 +105,3 @@ class World:
 
     def citizen_widths(self) -> tuple[int, ...]:
         return neighbourhood.half_widths(self.citizen_vision, self.ruleset.vision_shape)
-
-    def state_bytes(self) -> int:
-        """Bytes of state arrays, to refuse grids that would not fit before any work starts."""
-        citizens, cops = self.exact_counts()
-        return 5 * self.cells + 4 * (citizens + cops) + 10 * citizens
