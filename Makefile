@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/uprising run epstein-run2 --rules netlogo --steps 1000 --seed 7 --out out/demo
+	$(BIN)/uprising run kazakhstan-2022 --seed 7 --out out/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from uprising.scenarios.load import ScenarioError, builtin_names, load_scenario, to_engine
+from uprising.scenarios.schema import Scenario
 
 GOOD = """
 name = "mine"
@@ -21,10 +22,12 @@ max_jail = "inf"
 """
 
 
-def test_builtins_are_the_papers_five_runs() -> None:
-    assert builtin_names() == [f"epstein-run{i}" for i in range(1, 6)]
-    for name in builtin_names():
-        world, params = to_engine(load_scenario(name))
+def test_builtins_are_the_papers_five_runs_and_kazakhstan() -> None:
+    assert builtin_names() == [f"epstein-run{i}" for i in range(1, 6)] + ["kazakhstan-2022"]
+    for name in builtin_names()[:5]:
+        scenario = load_scenario(name)
+        assert isinstance(scenario, Scenario)
+        world, params = to_engine(scenario)
         assert world.cells == 1600
 
 

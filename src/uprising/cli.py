@@ -1,4 +1,4 @@
-"""The command line: `uprising scenarios`, `uprising run SCENARIO ...`."""
+"""The command line: `uprising scenarios`, `uprising run SCENARIO ...`, `uprising compare ...`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from uprising.scenarios.load import ScenarioError, builtin_names, load_scenario
+from uprising.scenarios.country import CountryScenario
+from uprising.scenarios.load import ScenarioError, builtin_names, load_scenario, scenario_folder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
@@ -44,13 +45,85 @@ def _fail(message: str) -> None:
 @app.command()
 def scenarios() -> None:
     """List the built-in scenarios."""
-    table = Table("name", "rules", "grid", "steps", "description")
+    table = Table("name", "rules", "size", "length", "variants", "description")
     for name in builtin_names():
         s = load_scenario(name)
-        table.add_row(
-            name, s.rules, f"{s.world.height}x{s.world.width}", str(s.steps), s.description
-        )
+        if isinstance(s, CountryScenario):
+            hours = int((s.end - s.start).total_seconds() // 3600)
+            size, length = f"{len(s.cities)} cities", f"{hours} hours"
+            variants = ", ".join(s.variants)
+        else:
+            size, length, variants = f"{s.world.height}x{s.world.width}", f"{s.steps} steps", ""
+        table.add_row(name, s.rules, size, length, variants, s.description)
     Console().print(table)
+
+
+def _progress(label: str, unit: str, quiet: bool) -> Progress:
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} " + unit),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=quiet,
+    )
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table("", "", show_header=False)
+    for key, value in summary.items():
+        if key != "files":
+            table.add_row(key, str(value))
+    Console().print(table)
+    for label, path in summary.get("files", {}).items():
+        Console().print(f"{label}: {path}")
+
+
+def _country_figures(
+    ds: Any, spec: CountryScenario, folder: Path, out: Path, stem: str
+) -> dict[str, str]:
+    from uprising.scenarios.observed import load_observed
+    from uprising.viz import country as country_figures
+
+    files = {}
+    if spec.outline:
+        files["map"] = str(
+            country_figures.map_by_day(ds, folder / spec.outline, out / f"{stem}-map.png")
+        )
+    observed = (
+        load_observed(folder / spec.observed, [c.name for c in spec.cities])
+        if spec.observed
+        else None
+    )
+    files["timelines"] = str(
+        country_figures.city_timelines(ds, observed, out / f"{stem}-cities.png")
+    )
+    return files
+
+
+def _run_country(
+    spec: CountryScenario, folder: Path, seed: int, out: Path | None, as_json: bool
+) -> None:
+    from uprising.run.country import simulate_country, summarize_country
+    from uprising.run.results import write_timeseries
+
+    with _progress(f"{spec.name} seed {seed}", "hours", as_json) as bar:
+        task = bar.add_task("run", total=int((spec.end - spec.start).total_seconds() // 3600))
+        ds = simulate_country(
+            spec, seed=seed, progress=lambda done, total: bar.update(task, completed=done)
+        )
+    summary = summarize_country(ds, spec.capital)
+    if out is not None:
+        stem = f"{spec.name.replace('/', '-')}-seed{seed}"
+        summary["files"] = {
+            "timeseries": str(write_timeseries(ds, out / f"{stem}.parquet")),
+            **_country_figures(ds, spec, folder, out, stem),
+        }
+    if as_json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+    else:
+        _print_summary(summary)
 
 
 @app.command("run")
@@ -61,6 +134,7 @@ def run_command(
         int | None, typer.Option(min=1, help="steps to run (default: scenario's)")
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    variant: Annotated[str | None, typer.Option(help="a variant of a country scenario")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="override a parameter: KEY=VALUE")] = [],  # noqa: B006
     out: Annotated[
         Path | None, typer.Option(help="folder for the Parquet series and figures")
@@ -69,7 +143,7 @@ def run_command(
         bool, typer.Option("--json", help="print one JSON object on stdout")
     ] = False,
 ) -> None:
-    """Run a scenario once: time series, outbursts, figures."""
+    """Run a scenario once: time series, outbursts or the country's uprising, figures."""
     from uprising.run.results import write_timeseries
     from uprising.run.simulate import simulate, summarize
     from uprising.viz import figures
@@ -80,19 +154,18 @@ def run_command(
             overrides["rules"] = rules
         if steps is not None:
             overrides["steps"] = steps
-        spec = load_scenario(scenario, overrides)
+        spec = load_scenario(scenario, overrides, variant)
+        if isinstance(spec, CountryScenario) and steps is not None:
+            raise ScenarioError(
+                "a country scenario runs its calendar: use --set end=... not --steps"
+            )
     except ScenarioError as e:
         _fail(str(e))
         return
-    with Progress(
-        TextColumn(f"{spec.name} [{spec.rules}] seed {seed}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} steps"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=as_json,
-    ) as bar:
+    if isinstance(spec, CountryScenario):
+        _run_country(spec, scenario_folder(spec, scenario), seed, out, as_json)
+        return
+    with _progress(f"{spec.name} [{spec.rules}] seed {seed}", "steps", as_json) as bar:
         task = bar.add_task("run", total=spec.steps)
         ds = simulate(
             spec, seed=seed, progress=lambda done, total: bar.update(task, completed=done)
@@ -108,13 +181,124 @@ def run_command(
     if as_json:
         sys.stdout.write(json.dumps(summary) + "\n")
         return
-    table = Table("", "", show_header=False)
-    for key, value in summary.items():
-        if key != "files":
-            table.add_row(key, str(value))
-    Console().print(table)
-    for label, path in summary.get("files", {}).items():
-        Console().print(f"{label}: {path}")
+    _print_summary(summary)
+
+
+@app.command("compare")
+def compare_command(
+    scenario: Annotated[str, typer.Argument(help="a country scenario: name or TOML path")],
+    variant: Annotated[
+        str | None, typer.Option(help="also run this variant, beside the scenario itself")
+    ] = None,
+    runs: Annotated[int, typer.Option(min=1, max=10_000, help="seeds per scenario")] = 10,
+    seed: Annotated[int, typer.Option(help="first seed (then seed+1, ...)")] = 0,
+    set_: Annotated[list[str], typer.Option("--set", help="override a parameter: KEY=VALUE")] = [],  # noqa: B006
+    out: Annotated[Path, typer.Option(help="folder for figures and the JSON")] = Path(
+        "out/compare"
+    ),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print one JSON object on stdout")
+    ] = False,
+) -> None:
+    """Simulated against observed: per city, nationally, calibration targets, one score."""
+    from uprising.analysis.compare import compare, ensemble
+    from uprising.run.country import simulate_country
+    from uprising.run.simulate import package_version
+    from uprising.scenarios.observed import ObservedError, load_observed
+
+    try:
+        overrides = _overrides(set_)
+        specs = [load_scenario(scenario, overrides)]
+        if variant is not None:
+            specs.append(load_scenario(scenario, overrides, variant))
+        if not isinstance(specs[0], CountryScenario) or not specs[0].observed:
+            raise ScenarioError(f"{scenario} is not a country scenario with observed data")
+        folder = scenario_folder(specs[0], scenario)
+        observed = load_observed(folder / specs[0].observed, [c.name for c in specs[0].cities])
+    except (ScenarioError, ObservedError) as e:
+        _fail(str(e))
+        return
+    results: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    for spec in specs:
+        assert isinstance(spec, CountryScenario)
+        hours = int((spec.end - spec.start).total_seconds() // 3600)
+        per_run = []
+        with _progress(f"{spec.name} x {runs} runs", "hours", as_json) as bar:
+            task = bar.add_task("runs", total=hours * runs)
+            for i, s in enumerate(range(seed, seed + runs)):
+
+                def advance(done: int, _: int, base: int = i * hours, t: Any = task) -> None:
+                    bar.update(t, completed=base + done)
+
+                ds = simulate_country(spec, seed=s, progress=advance)
+                per_run.append(compare(ds, observed, spec.capital))
+                if i == 0:
+                    stem = f"{spec.name.replace('/', '-')}-seed{s}"
+                    files.update(
+                        {
+                            f"{spec.name} {k}": v
+                            for k, v in _country_figures(ds, spec, folder, out, stem).items()
+                        }
+                    )
+        results[spec.name] = {"scenario_hash": spec.digest(), **ensemble(per_run)}
+    report: dict[str, Any] = {
+        "scenario": specs[0].name,
+        "variant": variant,
+        "runs": runs,
+        "seeds": [seed, seed + runs - 1],
+        "people_per_agent": specs[0].people_per_agent,
+        "version": package_version(),
+        "results": results,
+        "files": files,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{specs[0].name}-compare.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    tmp.replace(path)
+    report["files"]["json"] = str(path)
+    if as_json:
+        sys.stdout.write(json.dumps(report) + "\n")
+        return
+    _print_compare(report)
+
+
+def _print_compare(report: dict[str, Any]) -> None:
+    console = Console()
+    names = list(report["results"])
+    table = Table("target (share of runs, 95% CI)", *names)
+    first = report["results"][names[0]]
+    for key in list(first["targets"]) + list(first["outcomes"]):
+        cells = []
+        for name in names:
+            block = report["results"][name]
+            v = block["targets"].get(key) or block["outcomes"][key]
+            cells.append(f"{v['fraction']:.2f} [{v['low']:.2f}, {v['high']:.2f}]")
+        table.add_row(key, *cells)
+    scores = [report["results"][n]["score"] for n in names]
+    table.add_row("score (mean ± sd)", *[f"{s['mean']:.3f} ± {s['sd']:.3f}" for s in scores])
+    for key in ("peak_participants", "deaths", "detentions"):
+        table.add_row(
+            f"{key} (median; observed {first['observed'][key]:,.0f})",
+            *[f"{report['results'][n]['national'][key]:,.0f}" for n in names],
+        )
+    console.print(table)
+    cities = Table(
+        "city", "observed onset h", "median onset h", "risen", "observed seized", "seized"
+    )
+    for city, row in first["cities"].items():
+        cities.add_row(
+            city,
+            str(row.get("observed_onset_hour", "")),
+            str(row["median_onset_hour"]),
+            f"{row['risen']:.2f}",
+            str(row.get("observed_seized", "")),
+            f"{row['seized']:.2f}",
+        )
+    console.print(cities)
+    for label, path in report["files"].items():
+        console.print(f"{label}: {path}")
 
 
 if __name__ == "__main__":

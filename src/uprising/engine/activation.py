@@ -1,7 +1,8 @@
 """Citizen rule A (Epstein 2002): be active if G - R P > T.
 
-G = H (1 - L) is grievance, R risk aversion, T a threshold, and the estimated arrest probability
-P = 1 - exp(-k f(C / A)) with C the cops and A = 1 + actives within vision.
+G = H (1 - L) is grievance (a country adds prices, memory and anger to H), R risk aversion, T a
+threshold, and the estimated arrest probability P = 1 - exp(-k f(C / A)) with C the cops and
+A = 1 + actives within vision.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import jax.numpy as jnp
 from jax import Array
 
 from uprising.engine.neighbourhood import ACTIVE_UNIT, LOW_MASK
+from uprising.engine.params import Params
 from uprising.engine.rules import Rounding
 from uprising.engine.state import ACTIVE, FOREVER, QUIET, State
 from uprising.engine.world import World
@@ -24,8 +26,8 @@ def arrest_probability(cops: Array, actives: Array, k: Array, rounding: Rounding
     return 1.0 - jnp.exp(-k * ratio)
 
 
-def grievance(hardship: Array, legitimacy: Array) -> Array:
-    return hardship * (1.0 - legitimacy)
+def grievance(hardship: Array, legitimacy: Array, shift: Array | float = 0.0) -> Array:
+    return (hardship + shift) * (1.0 - legitimacy)
 
 
 def is_active(grievance: Array, risk_aversion: Array, p_arrest: Array, threshold: Array) -> Array:
@@ -39,8 +41,7 @@ def citizens_turn(
     slots: Array,
     valid: Array,
     legitimacy: Array,
-    k: Array,
-    threshold: Array,
+    params: Params,
 ) -> tuple[State, Array, Array]:
     """One group of citizens applies rule A against the current counts.
 
@@ -64,9 +65,9 @@ def citizens_turn(
     actives = 1 + (packed >> 16)
     if not rules.counts_self_twice:
         actives = actives - was_active
-    p = arrest_probability(cops, actives, k, rules.rounding)
-    g = grievance(state.hardship[slots], legitimacy)
-    now = jnp.where(is_active(g, state.risk_aversion[slots], p, threshold), ACTIVE, QUIET)
+    p = arrest_probability(cops, actives, params.k, rules.rounding)
+    g = grievance(state.hardship[slots], legitimacy, params.hardship_shift)
+    now = jnp.where(is_active(g, state.risk_aversion[slots], p, params.threshold), ACTIVE, QUIET)
     new_kind = jnp.where(free, now, here).astype(jnp.uint8)
     kind = state.kind.at[jnp.where(free, pos, world.cells)].set(new_kind, mode="drop")
     delta = ((new_kind == ACTIVE).astype(jnp.int32) - was_active) * ACTIVE_UNIT

@@ -3,8 +3,9 @@
 A group of cops acts at once. Each looks at the cells of its vision, picks one active citizen
 uniformly, and the cops that picked the same citizen are settled by a random priority; the
 losers arrest no one this step (with many small groups this is rare). The arrested citizen gets
-a jail term; under NetLogo's rules the cop moves onto its cell, under Mesa's the prisoner keeps
-blocking it, under the paper's it simply leaves the grid.
+a jail term (under lethal force, death with the scenario's probability); under NetLogo's rules
+the cop moves onto its cell, under Mesa's the prisoner keeps blocking it, under the paper's it
+simply leaves the grid.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from uprising.engine import jail as jail_rule
-from uprising.engine import random
+from uprising.engine import lethal, random
 from uprising.engine.neighbourhood import ACTIVE_UNIT, cells_around
-from uprising.engine.state import ACTIVE, COP, EMPTY, JAILED, State
+from uprising.engine.params import Params
+from uprising.engine.state import ACTIVE, COP, DEAD, EMPTY, JAILED, State
 from uprising.engine.world import World
 
 CHUNK = 16
@@ -27,7 +28,7 @@ def cops_turn(
     world: World,
     slots: Array,
     sees: Array,
-    max_jail: Array,
+    params: Params,
     stream: Array,
 ) -> tuple[State, Array, Array]:
     """One group of cops arrests, CHUNK cops at a time, skipping chunks where none `sees` actives.
@@ -45,7 +46,7 @@ def cops_turn(
     def chunk(carry: tuple) -> tuple:
         pending, state, cells, deltas = carry
         i = jnp.min(jnp.where(pending, chunk_ids, n_chunks))
-        state, c, d = _arrest(state, world, slots[i], sees[i], max_jail, random.fold(stream, i))
+        state, c, d = _arrest(state, world, slots[i], sees[i], params, random.fold(stream, i))
         return pending.at[i].set(False), state, cells.at[i].set(c), deltas.at[i].set(d)
 
     carry = (sees.any(axis=1), state, cells, deltas)
@@ -58,7 +59,7 @@ def _arrest(
     world: World,
     slots: Array,
     valid: Array,
-    max_jail: Array,
+    params: Params,
     stream: Array,
 ) -> tuple[State, Array, Array]:
     rules = world.ruleset
@@ -81,8 +82,10 @@ def _arrest(
 
     won_at = jnp.where(wins, target, world.cells)
     prisoner = state.occupant[jnp.minimum(target, world.cells - 1)]
-    term = jail_rule.draw_term(random.fold(stream, 1), target.shape, max_jail, rules)
+    term = lethal.sentence(random.fold(stream, 1), target.shape, params, rules)
     jail = state.jail.at[jnp.where(wins, prisoner, state.n_citizens)].set(term, mode="drop")
+    arrests = state.arrests + wins.sum(dtype=jnp.int32)
+    deaths = state.deaths + (wins & (term == DEAD)).sum(dtype=jnp.int32)
     kind, occupant, cop_pos = state.kind, state.occupant, state.pos
     d_target = jnp.where(wins, -ACTIVE_UNIT, 0)
     d_origin = jnp.zeros_like(d_target)
@@ -98,6 +101,8 @@ def _arrest(
     else:
         kind = kind.at[won_at].set(EMPTY, mode="drop")
         occupant = occupant.at[won_at].set(-1, mode="drop")
-    state = state.with_(kind=kind, occupant=occupant, pos=cop_pos, jail=jail)
+    state = state.with_(
+        kind=kind, occupant=occupant, pos=cop_pos, jail=jail, arrests=arrests, deaths=deaths
+    )
     cells = jnp.concatenate([jnp.minimum(target, world.cells - 1), jnp.maximum(pos, 0)])
     return state, cells, jnp.concatenate([d_target, d_origin])

@@ -48,6 +48,10 @@ class Params:
     threshold: Array
     max_jail: Array
     """Jmax as a float; infinity means life sentences."""
+    hardship_shift: Array
+    """Added to every citizen's hardship: a price shock, local memory, anger at killings."""
+    lethality: Array
+    """Share of arrests that kill (lethal force); 0 in Epstein's model."""
 
     @staticmethod
     def make(
@@ -56,6 +60,8 @@ class Params:
         k: float = 2.3,
         threshold: float = 0.1,
         max_jail: float = 30.0,
+        hardship_shift: float = 0.0,
+        lethality: float = 0.0,
     ) -> Params:
         as_schedule = lambda v: v if isinstance(v, Schedule) else Schedule.constant(v)  # noqa: E731
         return Params(
@@ -64,4 +70,6 @@ class Params:
             k=jnp.float32(k),
             threshold=jnp.float32(threshold),
             max_jail=jnp.float32(max_jail),
+            hardship_shift=jnp.float32(hardship_shift),
+            lethality=jnp.float32(lethality),
         )

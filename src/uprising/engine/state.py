@@ -18,11 +18,15 @@ from jax import Array
 
 from uprising.engine.world import World
 
-EMPTY, QUIET, ACTIVE, COP, JAILED = (np.uint8(i) for i in range(5))
-"""Cell kinds. JAILED appears only under rules that keep prisoners on the grid (Mesa)."""
+EMPTY, QUIET, ACTIVE, COP, JAILED, WALL = (np.uint8(i) for i in range(6))
+"""Cell kinds. JAILED appears only under rules that keep prisoners on the grid (Mesa); WALL
+only around the cities of a country, which are bounded grids padded to one shape."""
 
-FOREVER = np.int16(32767)
+FOREVER = np.int16(32766)
 """Jail term of a life sentence (Jmax = infinity): never counted down."""
+
+DEAD = np.int16(32767)
+"""The "jail term" of a citizen killed by lethal force: off the grid for good."""
 
 
 @jax.tree_util.register_dataclass
@@ -36,6 +40,8 @@ class State:
     jail: Array  # (citizens,) int16 steps left; 0 = free
     cops0: Array  # () int32 cops at the start, the base of the police schedule
     t: Array  # () int32 steps taken
+    arrests: Array  # () int32 arrests so far (killings included)
+    deaths: Array  # () int32 citizens killed so far
 
     @property
     def n_citizens(self) -> int:
@@ -106,6 +112,8 @@ def init(
         jail=jnp.zeros(citizens_cap, jnp.int16),
         cops0=jnp.int32(n_cop),
         t=jnp.int32(0),
+        arrests=jnp.int32(0),
+        deaths=jnp.int32(0),
     )
 
 

@@ -15,34 +15,17 @@ from jax import Array
 
 from uprising.engine import counts as counts_rule
 from uprising.engine import jail as jail_rule
-from uprising.engine import partition, random
+from uprising.engine import partition, police, random
 from uprising.engine.activation import citizens_turn
 from uprising.engine.arrest import cops_turn
 from uprising.engine.movement import move_group
 from uprising.engine.neighbourhood import ACTIVE_UNIT
 from uprising.engine.params import Params
-from uprising.engine.state import ACTIVE, EMPTY, State
+from uprising.engine.state import ACTIVE, DEAD, State
 from uprising.engine.world import World
 
 DENSE_CHUNK = 256
 """Changes per loop turn when nearly every entry changes (cops' moves)."""
-
-
-def withdraw_police(state: State, params: Params, world: World) -> State:
-    """Remove the cops beyond the police schedule's share of the initial force."""
-    n_cit = state.n_citizens
-    if world.cop_density == 0 or state.pos.shape[0] == n_cit:
-        return state
-    share = jnp.clip(params.police(state.t.astype(jnp.float32)) / world.cop_density, 0.0, 1.0)
-    rank = jnp.arange(state.pos.shape[0] - n_cit)
-    cop_pos = state.pos[n_cit:]
-    leaving = (rank >= jnp.round(share * state.cops0)) & (cop_pos >= 0)
-    at = jnp.where(leaving, cop_pos, world.cells)
-    return state.with_(
-        kind=state.kind.at[at].set(EMPTY, mode="drop"),
-        occupant=state.occupant.at[at].set(-1, mode="drop"),
-        pos=state.pos.at[n_cit:].set(jnp.where(leaving, -1, cop_pos)),
-    )
 
 
 def turns(state: State, params: Params, world: World, stream: Array) -> State:
@@ -92,7 +75,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
         if rules.move_first:
             state, counts, claims = moving(state, counts, claims)
         state, c_cells, c_delta = citizens_turn(
-            state, world, counts, cit_slots, cit_valid, legitimacy, params.k, params.threshold
+            state, world, counts, cit_slots, cit_valid, legitimacy, params
         )
         counts = counts_rule.update(counts, state.kind, world, c_cells, c_delta)
         if n_cop:
@@ -101,7 +84,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
             if counts_show_cops_view:  # a cop with no active in view has nothing to do
                 sees = sees & (counts[jnp.maximum(pos, 0)] >= ACTIVE_UNIT)
             state, a_cells, a_delta = cops_turn(
-                state, world, cop_slots, sees, params.max_jail, random.fold(g_stream, 1)
+                state, world, cop_slots, sees, params, random.fold(g_stream, 1)
             )
             counts = counts_rule.update(counts, state.kind, world, a_cells, a_delta)
         if not rules.move_first:
@@ -113,24 +96,33 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
     return jax.lax.fori_loop(0, groups, group, (state, counts, claims))[0]
 
 
-def step(state: State, params: Params, key: Array, world: World) -> State:
-    state = withdraw_police(state, params, world)
-    state = turns(state, params, world, random.stream(key))
+def step(
+    state: State, params: Params, key: Array, world: World, cops: Array | None = None
+) -> State:
+    """One step; `cops` is the number of cops on the grid (default: the police schedule)."""
+    stream = random.stream(key)
+    if cops is None:
+        cops = police.scheduled_target(state, params.police(state.t.astype(jnp.float32)), world)
+    if state.pos.shape[0] > state.n_citizens:
+        state = police.station(state, cops, world, random.fold(stream, 3))
+    state = turns(state, params, world, stream)
     if not world.ruleset.countdown_own_turn:
         state = state.with_(jail=jail_rule.count_down(state.jail))
     return state.with_(t=state.t + 1)
 
 
 def observe(state: State) -> dict[str, Array]:
-    """Citizens quiet, active and jailed, and cops on the grid."""
+    """Citizens quiet, active, jailed and dead, and cops on the grid."""
     n_cit = state.n_citizens
     present = state.pos[:n_cit] >= 0
-    jailed = (present & (state.jail > 0)).sum()
+    dead = (present & (state.jail == DEAD)).sum()
+    jailed = (present & (state.jail > 0)).sum() - dead
     active = (state.kind == ACTIVE).sum()
     return {
-        "quiet": present.sum() - jailed - active,
+        "quiet": present.sum() - jailed - dead - active,
         "active": active,
         "jailed": jailed,
+        "dead": dead,
         "cops": (state.pos[n_cit:] >= 0).sum(),
     }
 

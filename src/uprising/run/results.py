@@ -18,8 +18,10 @@ META_KEY = b"uprising"
 
 
 def write_timeseries(ds: xr.Dataset, path: Path) -> Path:
-    """The per-step variables of a run as Parquet, with version, scenario hash, rules and seed."""
-    frame = ds[[v for v in ds.data_vars if ds[v].dims == ("step",)]].to_dataframe().reset_index()
+    """The series of a run (one row per step, or per hour and city) as Parquet, with version,
+    scenario hash, rules and seed in the file's metadata. Grids (y, x) are left out."""
+    series = [v for v in ds.data_vars if not {"y", "x"} & set(ds[v].dims)]
+    frame = ds[series].to_dataframe().reset_index()
     table = pa.Table.from_pandas(frame, preserve_index=False)
     meta = {k: (v if isinstance(v, str | int | float) else str(v)) for k, v in ds.attrs.items()}
     table = table.replace_schema_metadata(

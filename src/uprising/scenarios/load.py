@@ -11,7 +11,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from uprising.engine import Params, Schedule, World, WorldError
+from uprising.scenarios.compile import compile_country
+from uprising.scenarios.country import CountryScenario
 from uprising.scenarios.schema import Scenario, with_overrides
+
+AnyScenario = Scenario | CountryScenario
 
 
 class ScenarioError(ValueError):
@@ -35,20 +39,34 @@ def _describe(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def parse(text: str, origin: str) -> Scenario:
+def parse(text: str, origin: str) -> AnyScenario:
+    """A scenario from TOML: a country if it lists cities, else an Epstein world."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{origin} is not valid TOML: {e}") from None
     data.setdefault("name", Path(origin).stem)
+    schema: type[AnyScenario] = CountryScenario if "cities" in data else Scenario
     try:
-        return Scenario.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as e:
         raise ScenarioError(f"{origin} is not a valid scenario:\n{_describe(e)}") from None
 
 
-def load_scenario(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """A built-in scenario by name, or a TOML file by path, with optional overrides."""
+def scenario_folder(scenario: AnyScenario, name_or_path: str | Path) -> Path:
+    """Where files a scenario names (outline, observed data) live: beside its TOML."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        return path.parent
+    return Path(str(resources.files("uprising.scenarios") / "builtin"))
+
+
+def load_scenario(
+    name_or_path: str | Path,
+    overrides: dict[str, Any] | None = None,
+    variant: str | None = None,
+) -> AnyScenario:
+    """A built-in scenario by name, or a TOML file by path, with a variant and overrides."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
@@ -62,15 +80,50 @@ def load_scenario(name_or_path: str | Path, overrides: dict[str, Any] | None = N
             )
         folder = resources.files("uprising.scenarios") / "builtin"
         scenario = parse((folder / f"{name_or_path}.toml").read_text(), f"{name_or_path}.toml")
-    if overrides:
-        try:
-            scenario = with_overrides(scenario, overrides)
-        except ValidationError as e:
-            raise ScenarioError(f"invalid override:\n{_describe(e)}") from None
-        except ValueError as e:
-            raise ScenarioError(str(e)) from None
-    to_engine(scenario)  # rule-specific checks (vision shapes, torus size) before any work
+    try:
+        if variant is not None:
+            if not isinstance(scenario, CountryScenario):
+                raise ValueError(f"{scenario.name} has no variants (only country scenarios do)")
+            scenario = scenario.variant(variant)
+        if overrides:
+            if isinstance(scenario, CountryScenario):
+                scenario = with_country_overrides(scenario, overrides)
+            else:
+                scenario = with_overrides(scenario, overrides)
+        # Checks that need the compiled form (vision shapes, room for police) before any work.
+        if isinstance(scenario, CountryScenario):
+            compile_country(scenario)
+        else:
+            to_engine(scenario)
+    except ValidationError as e:
+        raise ScenarioError(f"invalid variant or override:\n{_describe(e)}") from None
+    except ValueError as e:
+        raise ScenarioError(str(e)) from None
     return scenario
+
+
+def with_country_overrides(scenario: CountryScenario, overrides: dict[str, Any]) -> CountryScenario:
+    """Dotted keys into the scenario (`mechanisms.news.effect`, `cities.Almaty.police`)."""
+    data = scenario.model_dump()
+    for key, value in overrides.items():
+        node: Any = data
+        parts = key.split(".")
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            if isinstance(node, list):  # cities by name, events by id
+                named = {item.get("name", item.get("id")): item for item in node}
+                if part not in named or last:
+                    raise ValueError(f"--set {key}: no {part!r} here; allowed: {', '.join(named)}")
+                node = named[part]
+                continue
+            if not isinstance(node, dict) or part not in node:
+                allowed = ", ".join(sorted(node)) if isinstance(node, dict) else "(none)"
+                raise ValueError(f"--set {key}: unknown key {part!r}; allowed: {allowed}")
+            if last:
+                node[part] = value
+            else:
+                node = node[part]
+    return CountryScenario.model_validate(data)
 
 
 def _schedule(value: float | list[list[float]]) -> Schedule:

@@ -1,0 +1,67 @@
+"""How a country run ends, by explicit rules.
+
+The seed: "Either the government resigns—or is overthrown ... or the government suppresses the
+uprising with a tremendous use of force ... Or ... a prolonged and destructive civil war".
+DESIGN adds a settlement (demands met, regime survives, as the fuel protests in France and
+Ecuador ended). In order:
+
+1. regime_falls: protesters hold the capital's centre for FALL_HOURS hours in a row, or at one
+   hour hold the centres of cities with at least FALL_POPULATION of the population;
+2. the uprising has ended when national actives at the end are at most ENDED of their peak:
+   suppressed if anyone was killed, else settlement;
+3. otherwise prolonged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+OUTCOMES = ("regime_falls", "suppressed", "settlement", "prolonged")
+FALL_HOURS = 24
+FALL_POPULATION = 0.5
+ENDED = 0.1
+ONSET_SHARE = 0.02
+"""A city has risen in the first hour its share of actives reaches this."""
+
+
+def longest_run(flags: np.ndarray) -> int:
+    best = run = 0
+    for f in flags:
+        run = run + 1 if f else 0
+        best = max(best, run)
+    return best
+
+
+def classify(ds: xr.Dataset, capital: str) -> str:
+    held = ds["held"].values.astype(bool)
+    cities = list(ds["city"].values)
+    population = ds["population"].values.astype(float)
+    held_population = (held * population).sum(axis=1) / population.sum()
+    if longest_run(held[:, cities.index(capital)]) >= FALL_HOURS or (
+        held_population.max() >= FALL_POPULATION
+    ):
+        return "regime_falls"
+    national = ds["active"].values.sum(axis=1)
+    if national[-1] <= ENDED * max(national.max(), 1):
+        return "suppressed" if ds["deaths"].values[-1].sum() > 0 else "settlement"
+    return "prolonged"
+
+
+def onsets(ds: xr.Dataset) -> dict[str, int | None]:
+    """The hour (from the start) each city rose, or None."""
+    share = ds["active"].values / ds["citizens"].values[None, :]
+    risen = share >= ONSET_SHARE
+    return {
+        str(c): (int(risen[:, i].argmax()) if risen[:, i].any() else None)
+        for i, c in enumerate(ds["city"].values)
+    }
+
+
+def seizures(ds: xr.Dataset) -> dict[str, int | None]:
+    """The first hour protesters held each city's centre, or None."""
+    held = ds["held"].values.astype(bool)
+    return {
+        str(c): (int(held[:, i].argmax()) if held[:, i].any() else None)
+        for i, c in enumerate(ds["city"].values)
+    }

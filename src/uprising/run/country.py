@@ -1,0 +1,93 @@
+"""One run of a country scenario, day by day, observed into an xarray Dataset (time x city)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
+import xarray as xr
+
+from uprising.analysis import outcome
+from uprising.run.simulate import package_version
+from uprising.scenarios.compile import compile_country
+from uprising.scenarios.country import CountryScenario
+from uprising.world import country as country_step
+from uprising.world.layout import init
+
+CHUNK = 24
+"""Hours per compiled call (one day); fixed, so results do not depend on how progress is shown."""
+
+
+def simulate_country(
+    scenario: CountryScenario,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> xr.Dataset:
+    """Every city, every hour of the calendar. The same scenario, seed and backend give the same
+    numbers."""
+    built = compile_country(scenario)
+    hours = built.calendar.hours
+    key_init, key_run = jax.random.split(jax.random.key(seed))
+    state = country_step.start(init(built.layout, built.police, key_init), built.country)
+    parts: dict[str, list[np.ndarray]] = {}
+    for chunk, first in enumerate(range(0, hours, CHUNK)):
+        n = min(CHUNK, hours - first)
+        key = jax.random.fold_in(key_run, chunk)
+        state, seen = country_step.run(state, built.country, key, built.world, n)
+        for name, values in seen.items():
+            parts.setdefault(name, []).append(np.asarray(values))
+        if progress:
+            progress(first + n, hours)
+    cities = scenario.cities
+    return xr.Dataset(
+        {name: (("time", "city"), np.concatenate(v)) for name, v in parts.items()},
+        coords={
+            "time": built.calendar.times(),
+            "hour": ("time", np.arange(1, hours + 1)),
+            "city": [c.name for c in cities],
+            "lat": ("city", [c.lat for c in cities]),
+            "lon": ("city", [c.lon for c in cities]),
+            "population": ("city", [c.population for c in cities]),
+            "citizens": ("city", list(built.layout.citizens)),
+        },
+        attrs={
+            "scenario": scenario.name,
+            "scenario_hash": scenario.digest(),
+            "rules": scenario.rules,
+            "seed": seed,
+            "people_per_agent": scenario.people_per_agent,
+            "start": scenario.start.isoformat(),
+            "version": package_version(),
+            "backend": jax.default_backend(),
+        },
+    )
+
+
+def summarize_country(ds: xr.Dataset, capital: str) -> dict[str, Any]:
+    """The headline numbers of a country run, as plain Python values (for --json)."""
+    per = int(ds.attrs["people_per_agent"])
+    national = ds["active"].values.sum(axis=1)
+    risen = {c: h for c, h in outcome.onsets(ds).items() if h is not None}
+    held = {c: h for c, h in outcome.seizures(ds).items() if h is not None}
+    return {
+        "scenario": ds.attrs["scenario"],
+        "scenario_hash": ds.attrs["scenario_hash"],
+        "rules": ds.attrs["rules"],
+        "seed": int(ds.attrs["seed"]),
+        "hours": int(ds.sizes["time"]),
+        "people_per_agent": per,
+        "cities": int(ds.sizes["city"]),
+        "citizens": int(ds["citizens"].values.sum()),
+        "outcome": outcome.classify(ds, capital),
+        "peak_active": int(national.max()) * per,
+        "peak_time": str(ds["time"].values[int(national.argmax())])[:16],
+        "deaths": int(ds["deaths"].values[-1].sum()) * per,
+        "detentions": int(ds["arrests"].values[-1].sum()) * per,
+        "first_city": min(risen, key=lambda c: risen[c]) if risen else None,
+        "cities_risen": len(risen),
+        "centres_held": sorted(held, key=lambda c: held[c]),
+        "version": ds.attrs["version"],
+        "backend": ds.attrs["backend"],
+    }

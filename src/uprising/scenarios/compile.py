@@ -1,0 +1,202 @@
+"""A country scenario turned into what the compiled hourly step takes: layout, World, Country.
+
+A disabled mechanism becomes neutral parameters (no erosion, no news, no flight...) and its
+events never start, so one compiled step serves every variant.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import jax.numpy as jnp
+import numpy as np
+
+from uprising.engine import World
+from uprising.engine.neighbourhood import radius
+from uprising.scenarios.country import CountryScenario, Event
+from uprising.world import events as events_rule
+from uprising.world import news, prices
+from uprising.world.calendar import Calendar
+from uprising.world.country import Country
+from uprising.world.layout import Layout
+
+LEVER_KINDS = ("concession", "resignation", "emergency", "transfer")
+MAX_COP_SHARE = 0.25
+"""Most of a city's cells its police, transfers and troops may take (the rest: citizens, space)."""
+
+
+@dataclass(frozen=True)
+class Compiled:
+    calendar: Calendar
+    layout: Layout
+    world: World
+    country: Country
+    police: list[int]
+    """Police agents per city at the start."""
+
+
+def _agents(people: float, per_agent: int) -> float:
+    return people / per_agent
+
+
+def _enabled(scenario: CountryScenario, event: Event) -> bool:
+    m = scenario.mechanisms
+    return {
+        "blackout": m.blackout.enabled,
+        "lethal_force": m.lethal_force.enabled,
+        "troops": m.troops.enabled,
+    }.get(event.kind, m.levers.enabled if event.kind in LEVER_KINDS else True)
+
+
+def _events(scenario: CountryScenario, cal: Calendar, names: list[str]) -> events_rule.Events:
+    rows = []
+    for e in scenario.events:
+        weights = np.zeros(len(names))
+        listed = names if e.cities == "all" else e.cities
+        shares = e.shares or [1.0] * len(listed)
+        for city, share in zip(listed, shares, strict=True):
+            weights[names.index(city)] = share
+        if e.kind in ("troops", "transfer"):  # a count split between its cities
+            weights = weights / weights.sum()
+        source = np.zeros(len(names))
+        if e.source:
+            source[names.index(e.source)] = 1.0
+        on = _enabled(scenario, e)
+        start = cal.hour(e.start) if e.start is not None and on else events_rule.NEVER
+        if e.hours is not None:
+            length = e.hours
+        elif e.end is not None and e.start is not None:
+            length = cal.hour(e.end) - cal.hour(e.start)
+        else:
+            length = events_rule.NEVER
+        trigger = e.trigger.active_share if e.trigger is not None and on else events_rule.NEVER
+        delay = e.trigger.delay_hours if e.trigger is not None else 0.0
+        value = 1.0 if e.kind == "lethal_force" else e.value
+        kind = events_rule.KINDS.index(e.kind)
+        count = _agents(e.count * scenario.epstein.police_visibility, scenario.people_per_agent)
+        rows.append((kind, start, length, trigger, delay, weights, source, value, count))
+    if not rows:  # no events: one that never starts keeps the arrays' shapes
+        zeros = np.zeros(len(names))
+        rows.append((0, events_rule.NEVER, 1.0, events_rule.NEVER, 0.0, zeros, zeros, 0.0, 0.0))
+    cols = list(zip(*rows, strict=True))
+    f32 = lambda v: jnp.asarray(np.asarray(v, np.float32))  # noqa: E731
+    return events_rule.Events(
+        kind=jnp.asarray(cols[0], jnp.int32),
+        start=f32(cols[1]),
+        hours=f32(cols[2]),
+        trigger=f32(cols[3]),
+        delay=f32(cols[4]),
+        cities=f32(np.stack(cols[5])),
+        source=f32(np.stack(cols[6])),
+        value=f32(cols[7]),
+        count=f32(cols[8]),
+    )
+
+
+def _hardship(scenario: CountryScenario, cal: Calendar) -> np.ndarray:
+    m = scenario.mechanisms
+    out = np.zeros((cal.hours, len(scenario.cities)))
+    if m.prices.enabled:
+        adaptation = m.prices.adaptation_days * 24.0
+        by_region = {
+            region: prices.hardship(
+                [(cal.hour(t), p) for t, p in points],
+                cal.hours,
+                m.prices.sensitivity[region],
+                adaptation,
+            )
+            for region, points in m.prices.schedules.items()
+        }
+        for c, city in enumerate(scenario.cities):
+            out[:, c] = by_region[city.price_region]
+    if m.memory.enabled:
+        out += np.asarray([c.memory for c in scenario.cities])[None, :]
+    return out
+
+
+def compile_country(scenario: CountryScenario) -> Compiled:
+    s, m = scenario, scenario.mechanisms
+    cal = Calendar(s.start, s.end)
+    names = [c.name for c in s.cities]
+    per = s.people_per_agent
+    citizens = [max(1, round(c.population / per)) for c in s.cities]
+    visible = s.epstein.police_visibility
+    police = [round(_agents(c.police * visible, per)) for c in s.cities]
+    events = _events(s, cal, names)
+    inflow = (np.asarray(events.count)[:, None] * np.asarray(events.cities)).sum(axis=0)
+    cop_slots = int(max(p + math.ceil(i) for p, i in zip(police, inflow, strict=True)))
+    margin = radius(max(s.grid.citizen_vision, s.grid.cop_vision))
+    layout = Layout.plan(citizens, s.grid.citizen_density, margin, cop_slots)
+    for c, (h, w) in enumerate(zip(layout.heights, layout.widths, strict=True)):
+        need, room = police[c] + inflow[c], MAX_COP_SHARE * h * w
+        if need > room:
+            raise ValueError(
+                f"cities.{names[c]}: police, transfers and troops ({need:.0f} agents) would take"
+                f" more than {MAX_COP_SHARE:.0%} of its {h * w} cells; allowed: at most"
+                f" {room:.0f} agents (fewer police or troops)"
+            )
+    world = World(
+        height=layout.height,
+        width=layout.width,
+        citizen_density=layout.citizen_slots / layout.cells,
+        cop_density=layout.cop_slots / layout.cells,
+        citizen_vision=s.grid.citizen_vision,
+        cop_vision=s.grid.cop_vision,
+        movement=s.grid.movement,
+        rules=s.rules,
+        substeps=s.grid.substeps,
+    )
+    population = np.asarray([c.population for c in s.cities], np.float64)
+    lat = np.asarray([c.lat for c in s.cities])
+    lon = np.asarray([c.lon for c in s.cities])
+    online, offline, network = news.weights(
+        population,
+        lat,
+        lon,
+        [c.region for c in s.cities],
+        m.news.ties_between_regions,
+        m.news.reach_km,
+    )
+    channels = [m.news.online_weight, m.news.offline_weight, m.networks.share]
+    if not m.networks.enabled:
+        channels[2] = 0.0
+    f32 = lambda v: jnp.asarray(np.asarray(v, np.float32))  # noqa: E731
+    sides = np.minimum(layout.heights, layout.widths)
+    country = Country(
+        citizens=f32(citizens),
+        per_10k=f32(per / population * 1e4),
+        legitimacy=f32([c.legitimacy for c in s.cities]),
+        hardship=f32(_hardship(s, cal)),
+        police=f32(police),
+        cop_slots=jnp.int32(cop_slots),
+        online=f32(online),
+        offline=f32(offline),
+        network=f32(network),
+        delays=jnp.asarray(
+            [m.news.online_delay_hours, m.news.offline_delay_hours, m.networks.delay_hours],
+            jnp.int32,
+        ),
+        channels=f32(channels),
+        news_effect=f32(m.news.effect if m.news.enabled else 0.0),
+        k=f32(s.epstein.k),
+        threshold=f32(s.epstein.threshold),
+        max_jail=f32(s.epstein.max_jail_hours),
+        per_arrest=f32(m.legitimacy.per_arrest if m.legitimacy.enabled else 0.0),
+        per_death=f32(m.legitimacy.per_death if m.legitimacy.enabled else 0.0),
+        odds=f32(m.defection.odds),
+        flight_rate=f32(m.defection.rate if m.defection.enabled else 0.0),
+        defect_share=f32(m.defection.defect_share),
+        return_rate=f32(m.defection.return_rate),
+        kill_share=f32(m.lethal_force.kill_share if m.lethal_force.enabled else 0.0),
+        backlash=f32(m.lethal_force.backlash),
+        deterrence=f32(m.lethal_force.deterrence),
+        decay=f32(math.exp(-1.0 / (24.0 * m.lethal_force.fade_days))),
+        centre_y=jnp.asarray(np.asarray(layout.heights) // 2, jnp.int32),
+        centre_x=jnp.asarray(np.asarray(layout.widths) // 2, jnp.int32),
+        centre_radius=f32(np.maximum(1.0, m.seizure.centre_share * sides)),
+        held_ratio=f32(m.seizure.ratio if m.seizure.enabled else np.inf),
+        held_min_share=f32(m.seizure.min_share),
+        events=events,
+    )
+    return Compiled(cal, layout, world, country, police)

@@ -1,0 +1,204 @@
+"""A country of cities stepped hour by hour: the engine in every city, the mechanisms between.
+
+`step(state, country, key, world) -> (state, observation)` is pure: each hour the calendar's
+levers and the news from other cities set every city's engine parameters (legitimacy, hardship,
+k, lethality, police on the grid); all cities take one engine step in one batched call; then the
+city-level mechanisms update from what happened (legitimacy, anger and fear, police flight and
+defection, who holds the centre, triggered events). `run` scans it over the calendar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from uprising.engine import defection, lethal
+from uprising.engine.params import Params, Schedule
+from uprising.engine.state import State
+from uprising.engine.step import observe
+from uprising.engine.step import step as engine_step
+from uprising.engine.world import World
+from uprising.world import events as events_rule
+from uprising.world import legitimacy as legitimacy_rule
+from uprising.world import news as news_rule
+from uprising.world import seizure
+
+HISTORY = 64
+"""Hours of past shares of actives kept for the news channels' delays (delays < HISTORY)."""
+
+
+@jax.tree_util.register_dataclass
+@dataclass(frozen=True)
+class Country:
+    """Everything about a country that may vary between runs of one compiled model."""
+
+    citizens: Array  # (C,) agents
+    per_10k: Array  # (C,) residents per agent / residents * 10,000: agents to per-10k rates
+    legitimacy: Array  # (C,) at the start
+    hardship: Array  # (hours, C) added by prices and local memory
+    police: Array  # (C,) police agents at the start
+    cop_slots: Array  # () most cops a city's grid can hold
+    online: Array  # (C, C) news weights, to x from
+    offline: Array
+    network: Array
+    delays: Array  # (3,) int32 hours: online, offline, network
+    channels: Array  # (3,) weights of the channels
+    news_effect: Array
+    k: Array
+    threshold: Array
+    max_jail: Array
+    per_arrest: Array
+    per_death: Array
+    odds: Array
+    flight_rate: Array
+    defect_share: Array
+    return_rate: Array
+    kill_share: Array
+    backlash: Array
+    deterrence: Array
+    decay: Array  # per hour, of anger and fear
+    centre_y: Array  # (C,)
+    centre_x: Array  # (C,)
+    centre_radius: Array  # (C,)
+    held_ratio: Array
+    held_min_share: Array
+    events: events_rule.Events
+
+
+@jax.tree_util.register_dataclass
+@dataclass(frozen=True)
+class CountryState:
+    cities: State  # batched over cities
+    legitimacy: Array  # (C,)
+    anger: Array  # (C,) added to hardship
+    fear: Array  # (C,) k multiplier - 1
+    police: Array  # (C,) regular police agents (float: flight is a rate)
+    fled: Array  # (C,)
+    defected: Array  # (C,)
+    history: Array  # (HISTORY, C) shares of actives, ring by hour
+    start: Array  # (E,) event starts (triggers fill them in)
+    hour: Array  # () int32
+
+
+def start(cities: State, country: Country) -> CountryState:
+    zeros = jnp.zeros_like(country.citizens)
+    return CountryState(
+        cities=cities,
+        legitimacy=country.legitimacy,
+        anger=zeros,
+        fear=zeros,
+        police=country.police,
+        fled=zeros,
+        defected=zeros,
+        history=jnp.zeros((HISTORY, country.citizens.shape[0]), jnp.float32),
+        start=country.events.start,
+        hour=jnp.int32(0),
+    )
+
+
+def _engine_params(state: CountryState, country: Country, levers: events_rule.Levers) -> Params:
+    n = country.citizens.shape[0]
+    news = news_rule.received(
+        state.history,
+        state.hour,
+        levers.blackout,
+        country.online,
+        country.offline,
+        country.network,
+        country.delays,
+        country.channels,
+    )
+    k = (
+        country.k
+        * (1.0 + levers.emergency)
+        * (1.0 + state.fear)
+        * news_rule.risk_factor(news, country.news_effect)
+    )
+    at_zero = jnp.zeros((n, 1), jnp.float32)
+    return Params(
+        legitimacy=Schedule(at_zero, state.legitimacy[:, None]),
+        police=Schedule(at_zero, at_zero),
+        k=k,
+        threshold=jnp.full(n, country.threshold),
+        max_jail=jnp.full(n, country.max_jail),
+        hardship_shift=country.hardship[state.hour] + state.anger,
+        lethality=country.kill_share * levers.lethal,
+    )
+
+
+def step(
+    state: CountryState, country: Country, key: Array, world: World
+) -> tuple[CountryState, dict[str, Array]]:
+    """One hour everywhere; returns the new state and what each city looked like after it."""
+    levers = events_rule.levers(country.events, state.start, state.hour)
+    params = _engine_params(state, country, levers)
+    police = jnp.maximum(state.police + levers.transfer, 0.0)
+    cops = jnp.clip(jnp.round(police + levers.troops), 0, country.cop_slots).astype(jnp.int32)
+    keys = jax.random.split(key, country.citizens.shape[0])
+    run_city = partial(engine_step, world=world)
+    cities = jax.vmap(run_city)(state.cities, params, keys, cops=cops)
+    seen = jax.vmap(observe)(cities)
+    active = seen["active"].astype(jnp.float32)
+
+    arrests = (cities.arrests - state.cities.arrests) * country.per_10k
+    deaths = (cities.deaths - state.cities.deaths) * country.per_10k
+    legitimacy = legitimacy_rule.update(
+        state.legitimacy, arrests, deaths, levers.boost, country.per_arrest, country.per_death
+    )
+    anger, fear = lethal.witnessed(
+        state.anger, state.fear, deaths, country.backlash, country.deterrence, country.decay
+    )
+    leaving = defection.leaving(police, active, legitimacy, country.odds, country.flight_rate)
+    back = defection.returning(state.fled, active, police, country.odds, country.return_rate)
+    fled = state.fled + (1.0 - country.defect_share) * leaving - back
+    defected = state.defected + country.defect_share * leaving
+
+    in_centre = jax.vmap(seizure.centre_counts, in_axes=(0, None, 0, 0, 0))(
+        cities.kind, world.width, country.centre_y, country.centre_x, country.centre_radius
+    )
+    troops = jnp.round(levers.troops).astype(jnp.int32)
+    held = seizure.held(*in_centre, country.held_ratio, country.held_min_share)
+    share = active / country.citizens
+    national = active.sum() / country.citizens.sum()
+    new = CountryState(
+        cities=cities,
+        legitimacy=legitimacy,
+        anger=anger,
+        fear=fear,
+        police=state.police - leaving + back,
+        fled=fled,
+        defected=defected,
+        history=state.history.at[state.hour % HISTORY].set(share),
+        start=events_rule.fire(country.events, state.start, state.hour, national),
+        hour=state.hour + 1,
+    )
+    observation = {
+        **seen,
+        "police": jnp.maximum(seen["cops"] - troops, 0),
+        "troops": troops,
+        "arrests": cities.arrests,
+        "deaths": cities.deaths,
+        "legitimacy": legitimacy,
+        "held": held,
+        "blackout": levers.blackout,
+        "defected": defected,
+        "fled": fled,
+    }
+    del observation["cops"]
+    return new, observation
+
+
+@partial(jax.jit, static_argnames=("world", "hours"))
+def run(
+    state: CountryState, country: Country, key: Array, world: World, hours: int
+) -> tuple[CountryState, dict[str, Array]]:
+    """`hours` hours from `state`; observations stacked (hours, cities)."""
+
+    def one(state: CountryState, key: Array) -> tuple[CountryState, dict[str, Array]]:
+        return step(state, country, key, world)
+
+    return jax.lax.scan(one, state, jax.random.split(key, hours))

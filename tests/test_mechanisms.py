@@ -1,0 +1,512 @@
+"""The country mechanisms as pure functions, on tiny hand-made inputs."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from uprising.engine import COP, EMPTY, QUIET, World, defection, init, lethal, police
+from uprising.engine import random as engine_random
+from uprising.engine.state import ACTIVE, WALL, State
+from uprising.world import events as ev
+from uprising.world import layout as layout_rule
+from uprising.world import legitimacy, news, prices, seizure
+from uprising.world.layout import Layout
+
+# --- prices ------------------------------------------------------------------------------------
+
+SENSITIVITY = 0.4
+ADAPTATION = 60 * 24.0  # hours: the built-in scenario's 60 days
+YEAR = 8760
+
+
+def test_an_overnight_doubling_adds_sensitivity_times_ln2() -> None:
+    h = prices.hardship([(-1.0, 60.0), (0.0, 120.0)], 48, SENSITIVITY, ADAPTATION)
+    assert h.shape == (48,)
+    assert h[0] == pytest.approx(SENSITIVITY * math.log(2), rel=1e-6)
+    # Then the reference price creeps up and the hardship fades, slowly.
+    assert (np.diff(h) < 0).all()
+    assert h[-1] > 0.9 * h[0]
+
+
+def test_the_same_doubling_over_a_year_adds_far_less() -> None:
+    sudden = prices.hardship([(-1.0, 60.0), (0.0, 120.0)], 24, SENSITIVITY, ADAPTATION)
+    gradual = prices.hardship([(-YEAR, 60.0), (0.0, 120.0)], 24, SENSITIVITY, ADAPTATION)
+    # A linear ramp of slope a through a reference that adapts with time constant tau lags it
+    # by a * tau once the ramp has lasted several tau (here 8760 h ~ 6 tau): the gap is
+    # ln(p / (p - a * tau)) ~ a * tau / p = (60 / 8760) * 1440 / 120 ~ 0.086, an eighth of ln 2.
+    lag = (60.0 / YEAR) * ADAPTATION
+    expected = -SENSITIVITY * math.log(1.0 - lag / 120.0)
+    assert gradual[0] == pytest.approx(expected, rel=0.05)
+    assert gradual[0] < sudden[0] / 4
+    assert gradual[0] > 0
+
+
+def test_a_price_below_the_reference_adds_nothing() -> None:
+    cut = prices.hardship([(-1.0, 60.0), (0.0, 30.0)], 48, SENSITIVITY, ADAPTATION)
+    assert not cut.any()
+    # A cut after a rise: hardship while the price is high, none once it is below the reference.
+    back = prices.hardship([(-1.0, 60.0), (0.0, 120.0), (9.0, 120.0), (10.0, 50.0)], 20, 1.0, 100.0)
+    assert (back[:10] > 0.5).all()
+    assert not back[10:].any()
+
+
+def test_a_steady_price_adds_nothing() -> None:
+    assert not prices.hardship([(-100.0, 80.0), (0.0, 80.0)], 10, 1.0, ADAPTATION).any()
+
+
+def test_a_fast_adaptation_gives_finite_hardship() -> None:
+    h = prices.hardship([(-1.0, 60.0), (0.0, 120.0)], 6, 1.0, 0.25)
+    assert np.isfinite(h).all()
+    assert h[0] == pytest.approx(math.log(2))
+
+
+# --- news --------------------------------------------------------------------------------------
+
+#               Almaty    Nur-Sultan  Shymkent  Aktau
+LAT = np.array([43.2567, 51.1801, 42.3417, 43.6500])
+LON = np.array([76.9286, 71.4460, 69.5901, 51.1667])
+POPULATION = np.array([2030285.0, 1234042.0, 1112478.0, 251855.0])
+REGIONS = ["south", "north", "south", "west"]
+
+
+def test_almaty_is_about_970_km_from_nur_sultan() -> None:
+    d = news.distances_km(LAT, LON)
+    assert d[0, 1] == pytest.approx(970.0, abs=50.0)
+    np.testing.assert_allclose(d, d.T)
+    np.testing.assert_allclose(np.diag(d), 0.0, atol=1e-9)
+    assert d[0, 3] > d[0, 2]  # Aktau, on the Caspian, is farther from Almaty than Shymkent
+
+
+def test_news_weights_are_rows_that_sum_to_one() -> None:
+    channels = news.weights(POPULATION, LAT, LON, REGIONS, 0.3, 300.0)
+    for w in channels:
+        assert w.shape == (4, 4)
+        assert (w >= 0).all()
+        np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    online, offline, network = channels
+    # Online: ties within a region count fully, across regions 0.3; bigger sources weigh more.
+    assert online[2, 0] > online[2, 1]
+    # Offline: nearer cities weigh more.
+    assert offline[0, 2] > offline[0, 3]
+    assert network[0, 2] == pytest.approx(network[0, 0])
+    assert network[0, 1] == pytest.approx(0.3 * network[0, 0])
+
+
+_RECEIVED = jax.jit(news.received)
+
+
+def _received(blackout: float, weights: tuple[float, float, float]) -> np.ndarray:
+    online, offline, network = news.weights(POPULATION, LAT, LON, REGIONS, 0.3, 300.0)
+    history = np.random.default_rng(0).uniform(size=(64, 4)).astype(np.float32)
+    out = _RECEIVED(
+        jnp.asarray(history),
+        jnp.int32(70),
+        jnp.full(4, blackout, jnp.float32),
+        jnp.asarray(online, jnp.float32),
+        jnp.asarray(offline, jnp.float32),
+        jnp.asarray(network, jnp.float32),
+        jnp.asarray([2, 12, 4], jnp.int32),
+        jnp.asarray(weights, jnp.float32),
+    )
+    return np.asarray(out)
+
+
+def test_a_total_blackout_leaves_only_offline_and_network_news() -> None:
+    w, s = 0.5, 0.3
+    dark = _received(1.0, (1.0, w, s))
+    np.testing.assert_allclose(dark, _received(0.0, (0.0, w, s)), rtol=1e-6)
+    assert (_received(0.0, (1.0, w, s)) > dark + 1e-3).all()  # the online channel carried news
+    half = _received(0.5, (1.0, w, s))
+    assert (dark < half).all() and (half < _received(0.0, (1.0, w, s))).all()
+
+
+def test_news_reads_each_channel_at_its_delay() -> None:
+    online, offline, network = news.weights(POPULATION, LAT, LON, REGIONS, 0.3, 300.0)
+    history = np.zeros((64, 4), np.float32)
+    history[(70 - 12) % 64] = [0.2, 0.0, 0.0, 0.0]  # only the offline channel's hour
+    out = _RECEIVED(
+        jnp.asarray(history),
+        jnp.int32(70),
+        jnp.zeros(4),
+        jnp.asarray(online, jnp.float32),
+        jnp.asarray(offline, jnp.float32),
+        jnp.asarray(network, jnp.float32),
+        jnp.asarray([2, 12, 4], jnp.int32),
+        jnp.asarray([1.0, 0.5, 1.0], jnp.float32),
+    )
+    np.testing.assert_allclose(np.asarray(out), 0.5 * offline[:, 0] * 0.2, rtol=1e-5)
+
+
+def test_news_lowers_the_perceived_risk() -> None:
+    assert float(news.risk_factor(jnp.float32(0.0), jnp.float32(10.0))) == 1.0
+    assert float(news.risk_factor(jnp.float32(0.1), jnp.float32(10.0))) == pytest.approx(
+        math.exp(-1.0), rel=1e-6
+    )
+
+
+# --- events ------------------------------------------------------------------------------------
+
+NEVER = ev.NEVER
+# Two cities. Each row: kind, start, hours, trigger, delay, cities, source, value, count.
+ROWS = [
+    (ev.BLACKOUT, 5.0, 3.0, NEVER, 0.0, [1.0, 0.0], [0.0, 0.0], 0.6, 0.0),
+    (ev.CONCESSION, 2.0, 4.0, NEVER, 0.0, [0.0, 1.0], [0.0, 0.0], 0.05, 0.0),
+    (ev.TROOPS, 10.0, 5.0, NEVER, 0.0, [0.75, 0.25], [0.0, 0.0], 0.0, 8.0),
+    (ev.TRANSFER, 3.0, NEVER, NEVER, 0.0, [0.0, 1.0], [1.0, 0.0], 0.0, 2.0),
+    (ev.EMERGENCY, NEVER, 4.0, 0.2, 3.0, [1.0, 1.0], [0.0, 0.0], 0.5, 0.0),
+    (ev.LETHAL, NEVER, NEVER, NEVER, 0.0, [1.0, 1.0], [0.0, 0.0], 1.0, 0.0),  # switched off
+]
+EMERGENCY_ROW = 4
+
+
+def _events() -> ev.Events:
+    cols = list(zip(*ROWS, strict=True))
+    f32 = lambda v: jnp.asarray(np.asarray(v, np.float32))  # noqa: E731
+    return ev.Events(
+        kind=jnp.asarray(cols[0], jnp.int32),
+        start=f32(cols[1]),
+        hours=f32(cols[2]),
+        trigger=f32(cols[3]),
+        delay=f32(cols[4]),
+        cities=f32(cols[5]),
+        source=f32(cols[6]),
+        value=f32(cols[7]),
+        count=f32(cols[8]),
+    )
+
+
+@jax.jit
+def _lever_fields(events: ev.Events, start: jax.Array, hour: jax.Array) -> dict[str, jax.Array]:
+    lv = ev.levers(events, start, hour)
+    names = ("blackout", "boost", "emergency", "lethal", "troops", "transfer")
+    return {n: getattr(lv, n) for n in names}
+
+
+def _levers(hour: int, start: jax.Array | None = None) -> dict[str, np.ndarray]:
+    events = _events()
+    lv = _lever_fields(events, events.start if start is None else start, jnp.int32(hour))
+    return {n: np.asarray(v) for n, v in lv.items()}
+
+
+@pytest.mark.parametrize(("hour", "expected"), [(4, [0, 0]), (5, [0.6, 0]), (7, [0.6, 0])])
+def test_a_blackout_cuts_its_cities_while_it_lasts(hour: int, expected: list[float]) -> None:
+    np.testing.assert_allclose(_levers(hour)["blackout"], expected, rtol=1e-6)
+
+
+def test_a_blackout_ends_after_its_hours() -> None:
+    assert not _levers(8)["blackout"].any()
+
+
+def test_a_concession_boosts_legitimacy_only_in_its_first_hour() -> None:
+    boosts = {h: _levers(h)["boost"] for h in range(1, 7)}
+    np.testing.assert_allclose(boosts[2], [0.0, 0.05], rtol=1e-6)
+    for h in (1, 3, 4, 5, 6):  # before, and the later hours while it is still in force
+        assert not boosts[h].any(), h
+
+
+def test_troops_are_split_by_the_city_weights_while_they_stay() -> None:
+    assert not _levers(9)["troops"].any()
+    np.testing.assert_allclose(_levers(10)["troops"], [6.0, 2.0])
+    np.testing.assert_allclose(_levers(14)["troops"], [6.0, 2.0])
+    assert not _levers(15)["troops"].any()
+
+
+def test_a_transfer_moves_police_from_the_source_to_the_destination() -> None:
+    assert not _levers(2)["transfer"].any()
+    np.testing.assert_allclose(_levers(3)["transfer"], [-2.0, 2.0])
+    np.testing.assert_allclose(_levers(500)["transfer"], [-2.0, 2.0])  # for good
+
+
+def test_events_that_never_start_do_nothing() -> None:
+    for hour in (0, 10, 1000):
+        lv = _levers(hour)
+        assert not lv["lethal"].any() and not lv["emergency"].any()
+
+
+def test_a_trigger_fires_once_the_national_share_reaches_it() -> None:
+    events = _events()
+    start = events.start
+    below = ev.fire(events, start, jnp.int32(6), jnp.float32(0.19))
+    np.testing.assert_array_equal(np.asarray(below), np.asarray(start))
+    fired = np.asarray(ev.fire(events, start, jnp.int32(6), jnp.float32(0.2)))
+    expected = np.asarray(start).copy()
+    expected[EMERGENCY_ROW] = 6 + 1 + 3  # the next hour, plus the delay
+    np.testing.assert_array_equal(fired, expected)
+    # Once it has fired it stays put, even if the share rises further later.
+    again = ev.fire(events, jnp.asarray(fired), jnp.int32(8), jnp.float32(0.9))
+    np.testing.assert_array_equal(np.asarray(again), expected)
+    # And the emergency is in force from that start.
+    assert not _levers(9, jnp.asarray(fired))["emergency"].any()
+    np.testing.assert_allclose(_levers(10, jnp.asarray(fired))["emergency"], [0.5, 0.5])
+    assert not _levers(14, jnp.asarray(fired))["emergency"].any()
+
+
+# --- legitimacy --------------------------------------------------------------------------------
+
+
+def _legitimacy(L: float, arrests: float, deaths: float, boost: float) -> float:
+    out = legitimacy.update(
+        jnp.float32(L),
+        jnp.float32(arrests),
+        jnp.float32(deaths),
+        jnp.float32(boost),
+        jnp.float32(0.01),
+        jnp.float32(0.1),
+    )
+    return float(out)
+
+
+def test_legitimacy_erodes_with_arrests_and_deaths_and_rises_with_boosts() -> None:
+    assert _legitimacy(0.8, 0.0, 0.0, 0.0) == pytest.approx(0.8)
+    assert _legitimacy(0.8, 2.0, 0.0, 0.0) == pytest.approx(0.78)
+    assert _legitimacy(0.8, 0.0, 1.0, 0.0) == pytest.approx(0.7)
+    assert _legitimacy(0.5, 0.0, 0.0, 0.1) == pytest.approx(0.6)
+
+
+def test_legitimacy_stays_within_zero_and_one() -> None:
+    assert _legitimacy(0.1, 100.0, 10.0, 0.0) == 0.0
+    assert _legitimacy(0.99, 0.0, 0.0, 0.5) == 1.0
+
+
+# --- seizure -----------------------------------------------------------------------------------
+
+
+def _grid() -> jax.Array:
+    kind = np.full((6, 6), EMPTY, np.uint8)
+    kind[2, 3] = kind[3, 3] = kind[3, 4] = ACTIVE  # in the centre (3, 3), radius 1
+    kind[4, 3] = COP  # in the centre
+    kind[3, 2] = QUIET  # in the centre, not counted
+    kind[0, 0] = ACTIVE  # outside
+    kind[5, 5] = kind[1, 3] = COP  # outside ((1, 3) is 2 cells from the centre)
+    return jnp.asarray(kind.ravel())
+
+
+def test_centre_counts_actives_and_cops_within_the_radius() -> None:
+    actives, cops, cells = seizure.centre_counts(
+        _grid(), 6, jnp.int32(3), jnp.int32(3), jnp.float32(1.0)
+    )
+    assert (int(actives), int(cops), int(cells)) == (3, 1, 5)
+    actives, cops, cells = seizure.centre_counts(
+        _grid(), 6, jnp.int32(3), jnp.int32(3), jnp.float32(2.0)
+    )
+    assert (int(actives), int(cops), int(cells)) == (3, 2, 13)
+
+
+@pytest.mark.parametrize(
+    ("actives", "cops", "ratio", "min_share", "expected"),
+    [
+        (3, 1, 3.0, 0.2, True),  # 3 >= 3 * 1 and 3 >= 0.2 * 5
+        (3, 1, 4.0, 0.2, False),  # outnumbered too little
+        (3, 1, 3.0, 0.8, False),  # too few: 0.8 * 5 = 4 cells needed
+        (4, 1, 3.0, 0.8, True),
+        (0, 0, 3.0, 0.0, False),  # an empty centre is not held
+        (5, 0, math.inf, 0.2, False),  # seizure disabled: ratio inf
+    ],
+)
+def test_a_centre_is_held_with_both_the_ratio_and_the_share(
+    actives: int, cops: int, ratio: float, min_share: float, expected: bool
+) -> None:
+    out = seizure.held(
+        jnp.int32(actives),
+        jnp.int32(cops),
+        jnp.int32(5),
+        jnp.float32(ratio),
+        jnp.float32(min_share),
+    )
+    assert bool(out) is expected
+
+
+# --- defection ---------------------------------------------------------------------------------
+
+
+def _leaving(police_: float, actives: float, legitimacy_: float) -> float:
+    out = defection.leaving(
+        jnp.float32(police_),
+        jnp.float32(actives),
+        jnp.float32(legitimacy_),
+        jnp.float32(5.0),
+        jnp.float32(0.05),
+    )
+    return float(out)
+
+
+def test_no_one_leaves_while_the_odds_hold() -> None:
+    assert _leaving(10.0, 0.0, 0.5) == 0.0
+    assert _leaving(10.0, 50.0, 0.5) == 0.0  # exactly the odds
+    assert _leaving(10.0, 50.0, 0.0) == 0.0
+
+
+def test_leaving_grows_with_pressure_and_lost_legitimacy() -> None:
+    # pressure = actives / police / odds - 1; leaving = police * rate * pressure * (1 - L)
+    assert _leaving(10.0, 100.0, 0.5) == pytest.approx(10 * 0.05 * 1.0 * 0.5)
+    assert _leaving(10.0, 150.0, 0.5) > _leaving(10.0, 100.0, 0.5)
+    assert _leaving(10.0, 100.0, 0.2) > _leaving(10.0, 100.0, 0.5)
+    assert _leaving(10.0, 100.0, 1.0) == 0.0
+    assert _leaving(10.0, 1e6, 0.0) == pytest.approx(10.0)  # never more than all of them
+
+
+def test_fled_officers_return_only_when_calm() -> None:
+    def back(actives: float) -> float:
+        return float(
+            defection.returning(
+                jnp.float32(4.0),
+                jnp.float32(actives),
+                jnp.float32(10.0),
+                jnp.float32(5.0),
+                jnp.float32(0.25),
+            )
+        )
+
+    assert back(40.0) == pytest.approx(1.0)
+    assert back(50.0) == 0.0
+    assert back(80.0) == 0.0
+
+
+# --- lethal force ------------------------------------------------------------------------------
+
+
+def test_anger_and_fear_fade_and_grow_with_killings() -> None:
+    def witnessed(killed: float) -> tuple[float, float]:
+        anger, fear = lethal.witnessed(
+            jnp.float32(1.0),
+            jnp.float32(2.0),
+            jnp.float32(killed),
+            jnp.float32(0.1),
+            jnp.float32(0.5),
+            jnp.float32(0.9),
+        )
+        return float(anger), float(fear)
+
+    assert witnessed(0.0) == pytest.approx((0.9, 1.8))
+    assert witnessed(3.0) == pytest.approx((0.9 + 0.3, 1.8 + 1.5))
+
+
+# --- police on the grid ------------------------------------------------------------------------
+
+SMALL = World(
+    height=10, width=10, citizen_density=0.5, cop_density=0.1, citizen_vision=2, cop_vision=2
+)
+
+
+def _check_grid(state: State, cells: int) -> None:
+    kind, occupant, pos = (np.asarray(a) for a in (state.kind, state.occupant, state.pos))
+    n_cit = state.n_citizens
+    cop_pos = pos[n_cit:]
+    assert (kind == COP).sum() == (cop_pos >= 0).sum()
+    on = np.flatnonzero(pos >= 0)
+    assert (pos[on] < cells).all()
+    assert (occupant[pos[on]] == on).all()
+    taken = np.flatnonzero(occupant >= 0)
+    assert (pos[occupant[taken]] == taken).all()
+    assert ((kind != EMPTY) == (occupant >= 0)).all()
+    assert (kind[cop_pos[cop_pos >= 0]] == COP).all()
+
+
+_STATION = jax.jit(police.station, static_argnames="world")
+
+
+@pytest.fixture(scope="module")
+def small() -> State:
+    """50 citizens and 10 of 20 cop slots on the grid (compiled whole: faster than op by op)."""
+    return jax.jit(init, static_argnums=0, static_argnames="cops_cap")(
+        SMALL, jax.random.key(0), cops_cap=20
+    )
+
+
+def _station(state: State, target: int, seed: int) -> State:
+    stream = engine_random.stream(jax.random.key(seed))
+    return _STATION(state, jnp.int32(target), SMALL, stream)
+
+
+def test_the_small_world_starts_consistent(small: State) -> None:
+    state = small
+    _check_grid(state, SMALL.cells)
+    cop_pos = np.asarray(state.pos)[state.n_citizens :]
+    assert (cop_pos[:10] >= 0).all() and (cop_pos[10:] < 0).all()
+
+
+def test_a_lower_target_withdraws_the_highest_ranked_cops(small: State) -> None:
+    state = small
+    before = np.asarray(state.pos)[state.n_citizens :]
+    after = _station(state, 6, 1)
+    _check_grid(after, SMALL.cells)
+    cop_pos = np.asarray(after.pos)[after.n_citizens :]
+    np.testing.assert_array_equal(cop_pos[:6], before[:6])  # the lowest ranks stay where they were
+    assert (cop_pos[6:] < 0).all()
+    kind = np.asarray(after.kind)
+    assert (kind[before[6:10]] == EMPTY).all()
+    assert (kind == COP).sum() == 6
+    # Citizens untouched.
+    n = state.n_citizens
+    np.testing.assert_array_equal(np.asarray(after.pos)[:n], np.asarray(state.pos)[:n])
+
+
+def test_a_higher_target_deploys_absent_cops_onto_empty_cells_only(small: State) -> None:
+    state = small
+    n = state.n_citizens
+    before = np.asarray(state.pos)[n:]
+    for seed in range(1, 30):
+        kind_before = np.asarray(state.kind)
+        state = _station(state, 16, seed)
+        _check_grid(state, SMALL.cells)
+        cop_pos = np.asarray(state.pos)[n:]
+        np.testing.assert_array_equal(cop_pos[:10], before[:10])  # those present stay
+        assert (cop_pos[16:] < 0).all()  # none beyond the target
+        arrived = cop_pos[(cop_pos >= 0) & (before < 0)]  # those that arrived in this call
+        assert (kind_before[arrived] == EMPTY).all()
+        before = np.where(cop_pos >= 0, cop_pos, before)
+        if (cop_pos[:16] >= 0).all():
+            break
+    assert (np.asarray(state.pos)[n : n + 16] >= 0).all(), "all 16 deployed within 29 steps"
+    assert (np.asarray(state.kind) == COP).sum() == 16
+    assert (np.asarray(state.kind) == QUIET).sum() == 50  # no citizen displaced
+
+
+# --- layout ------------------------------------------------------------------------------------
+
+CITIZENS = [100, 30, 7]
+COPS = [5, 2, 1]
+DENSITY = 0.7
+
+
+def test_plan_gives_each_city_room_for_its_citizens() -> None:
+    layout = Layout.plan(CITIZENS, DENSITY, 3, 10)
+    for h, w, n in zip(layout.heights, layout.widths, CITIZENS, strict=True):
+        assert h * w >= n / DENSITY
+        assert h * w < n / DENSITY + h + 1  # as small as a rectangle of height h allows
+        assert h <= w <= h + 2  # about square
+    assert layout.height == max(layout.heights) + 3
+    assert layout.width == max(layout.widths) + 3
+    assert layout.citizen_slots == max(CITIZENS)
+    assert layout.cop_slots == 10
+
+
+def test_init_walls_outside_each_city_and_the_right_agents_inside() -> None:
+    layout = Layout.plan(CITIZENS, DENSITY, 3, 10)
+    state = layout_rule.init(layout, COPS, jax.random.key(0))
+    kind = np.asarray(state.kind).reshape(len(CITIZENS), layout.height, layout.width)
+    for c, (h, w) in enumerate(zip(layout.heights, layout.widths, strict=True)):
+        inside = np.zeros((layout.height, layout.width), bool)
+        inside[:h, :w] = True
+        assert (kind[c][~inside] == WALL).all()
+        assert not (kind[c][inside] == WALL).any()
+        assert (kind[c][inside] == QUIET).sum() == CITIZENS[c]
+        assert (kind[c][inside] == COP).sum() == COPS[c]
+        city = jax.tree_util.tree_map(lambda a, c=c: a[c], state)
+        pos = np.asarray(city.pos)
+        occupant = np.asarray(city.occupant)
+        on = np.flatnonzero(pos >= 0)
+        assert len(on) == CITIZENS[c] + COPS[c]
+        assert (occupant[pos[on]] == on).all()
+    np.testing.assert_array_equal(np.asarray(state.cops0), COPS)
+
+
+def test_init_refuses_a_city_too_small_for_its_people() -> None:
+    layout = Layout.plan(CITIZENS, DENSITY, 3, 200)
+    with pytest.raises(ValueError, match="do not fit"):
+        layout_rule.init(layout, [5, 2, 100], jax.random.key(0))
