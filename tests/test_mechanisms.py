@@ -324,9 +324,12 @@ def test_a_centre_is_held_with_both_the_ratio_and_the_share(
 # --- defection ---------------------------------------------------------------------------------
 
 
-def _leaving(police_: float, actives: float, legitimacy_: float) -> float:
+def _leaving(
+    police_: float, actives: float, legitimacy_: float, force: float | None = None
+) -> float:
     out = defection.leaving(
         jnp.float32(police_),
+        jnp.float32(police_ if force is None else force),
         jnp.float32(actives),
         jnp.float32(legitimacy_),
         jnp.float32(5.0),
@@ -348,6 +351,11 @@ def test_leaving_grows_with_pressure_and_lost_legitimacy() -> None:
     assert _leaving(10.0, 100.0, 0.2) > _leaving(10.0, 100.0, 0.5)
     assert _leaving(10.0, 100.0, 1.0) == 0.0
     assert _leaving(10.0, 1e6, 0.0) == pytest.approx(10.0)  # never more than all of them
+
+
+def test_troops_beside_the_police_relieve_the_pressure() -> None:
+    assert _leaving(10.0, 100.0, 0.5, force=20.0) == 0.0
+    assert 0.0 < _leaving(10.0, 150.0, 0.5, force=20.0) < _leaving(10.0, 150.0, 0.5)
 
 
 def test_fled_officers_return_only_when_calm() -> None:

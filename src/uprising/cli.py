@@ -15,6 +15,11 @@ from rich.table import Table
 from uprising.scenarios.country import CountryScenario
 from uprising.scenarios.load import ScenarioError, builtin_names, load_scenario, scenario_folder
 
+SetOption = Annotated[
+    list[str], typer.Option("--set", help="override a parameter: KEY=VALUE (dotted keys reach in)")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
 
@@ -135,13 +140,11 @@ def run_command(
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     variant: Annotated[str | None, typer.Option(help="a variant of a country scenario")] = None,
-    set_: Annotated[list[str], typer.Option("--set", help="override a parameter: KEY=VALUE")] = [],  # noqa: B006
+    set_: SetOption = [],  # noqa: B006
     out: Annotated[
         Path | None, typer.Option(help="folder for the Parquet series and figures")
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="print one JSON object on stdout")
-    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Run a scenario once: time series, outbursts or the country's uprising, figures."""
     from uprising.run.results import write_timeseries
@@ -192,13 +195,11 @@ def compare_command(
     ] = None,
     runs: Annotated[int, typer.Option(min=1, max=10_000, help="seeds per scenario")] = 10,
     seed: Annotated[int, typer.Option(help="first seed (then seed+1, ...)")] = 0,
-    set_: Annotated[list[str], typer.Option("--set", help="override a parameter: KEY=VALUE")] = [],  # noqa: B006
+    set_: SetOption = [],  # noqa: B006
     out: Annotated[Path, typer.Option(help="folder for figures and the JSON")] = Path(
         "out/compare"
     ),
-    as_json: Annotated[
-        bool, typer.Option("--json", help="print one JSON object on stdout")
-    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Simulated against observed: per city, nationally, calibration targets, one score."""
     from uprising.analysis.compare import compare, ensemble

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -11,7 +11,7 @@ import xarray as xr
 
 from uprising.analysis import outcome
 from uprising.run.simulate import package_version
-from uprising.scenarios.compile import compile_country
+from uprising.scenarios.compile import Compiled, compile_country
 from uprising.scenarios.country import CountryScenario
 from uprising.world import country as country_step
 from uprising.world.layout import init
@@ -27,25 +27,49 @@ def simulate_country(
 ) -> xr.Dataset:
     """Every city, every hour of the calendar. The same scenario, seed and backend give the same
     numbers."""
+    return simulate_countries(scenario, [seed], progress)[0]
+
+
+def simulate_countries(
+    scenario: CountryScenario,
+    seeds: Sequence[int],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[xr.Dataset]:
+    """One run per seed, all in one batched call (vmap); a run's numbers depend on its seed, not
+    on which other seeds share its batch."""
     built = compile_country(scenario)
     hours = built.calendar.hours
-    key_init, key_run = jax.random.split(jax.random.key(seed))
-    state = country_step.start(init(built.layout, built.police, key_init), built.country)
+    keys = [jax.random.split(jax.random.key(seed)) for seed in seeds]
+    states = [
+        country_step.start(init(built.layout, built.police, k_init), built.country)
+        for k_init, _ in keys
+    ]
+    state = jax.tree_util.tree_map(lambda *xs: jax.numpy.stack(xs), *states)
     parts: dict[str, list[np.ndarray]] = {}
     for chunk, first in enumerate(range(0, hours, CHUNK)):
         n = min(CHUNK, hours - first)
-        key = jax.random.fold_in(key_run, chunk)
-        state, seen = country_step.run(state, built.country, key, built.world, n)
+        chunk_keys = jax.numpy.stack([jax.random.fold_in(k_run, chunk) for _, k_run in keys])
+        state, seen = country_step.run_batch(state, built.country, chunk_keys, built.world, n)
         for name, values in seen.items():
             parts.setdefault(name, []).append(np.asarray(values))
         if progress:
             progress(first + n, hours)
+    series = {name: np.concatenate(v, axis=1) for name, v in parts.items()}
+    return [
+        _dataset(scenario, built, seed, {name: v[i] for name, v in series.items()})
+        for i, seed in enumerate(seeds)
+    ]
+
+
+def _dataset(
+    scenario: CountryScenario, built: Compiled, seed: int, series: dict[str, np.ndarray]
+) -> xr.Dataset:
     cities = scenario.cities
     return xr.Dataset(
-        {name: (("time", "city"), np.concatenate(v)) for name, v in parts.items()},
+        {name: (("time", "city"), values) for name, values in series.items()},
         coords={
             "time": built.calendar.times(),
-            "hour": ("time", np.arange(1, hours + 1)),
+            "hour": ("time", np.arange(1, built.calendar.hours + 1)),
             "city": [c.name for c in cities],
             "lat": ("city", [c.lat for c in cities]),
             "lon": ("city", [c.lon for c in cities]),

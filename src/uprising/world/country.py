@@ -152,8 +152,12 @@ def step(
     anger, fear = lethal.witnessed(
         state.anger, state.fear, deaths, country.backlash, country.deterrence, country.decay
     )
-    leaving = defection.leaving(police, active, legitimacy, country.odds, country.flight_rate)
-    back = defection.returning(state.fled, active, police, country.odds, country.return_rate)
+    # The odds officers weigh are against the whole force in the city, troops included.
+    force = cops.astype(jnp.float32)
+    leaving = defection.leaving(
+        police, force, active, legitimacy, country.odds, country.flight_rate
+    )
+    back = defection.returning(state.fled, active, force, country.odds, country.return_rate)
     fled = state.fled + (1.0 - country.defect_share) * leaving - back
     defected = state.defected + country.defect_share * leaving
 
@@ -202,3 +206,13 @@ def run(
         return step(state, country, key, world)
 
     return jax.lax.scan(one, state, jax.random.split(key, hours))
+
+
+@partial(jax.jit, static_argnames=("world", "hours"))
+def run_batch(
+    states: CountryState, country: Country, keys: Array, world: World, hours: int
+) -> tuple[CountryState, dict[str, Array]]:
+    """`run` over a leading axis of states and keys: many seeds of one country in one call."""
+    return jax.vmap(partial(run, world=world, hours=hours), in_axes=(0, None, 0))(
+        states, country, keys
+    )
