@@ -410,7 +410,9 @@ def _neutral(name: str, scenario: CountryScenario, on: Compiled, off: Compiled) 
         z = _zhanaozen(scenario)
         price = _price_part(scenario, on, z)
         assert price.max() > 0.5
-        np.testing.assert_allclose(np.asarray(c_on.hardship)[:, z], price + 0.3, atol=1e-6)
+        memory = scenario.cities[z].memory
+        assert memory > 0
+        np.testing.assert_allclose(np.asarray(c_on.hardship)[:, z], price + memory, atol=1e-6)
         np.testing.assert_allclose(np.asarray(c_off.hardship)[:, z], price, atol=1e-6)
     elif name == "legitimacy":
         assert float(c_on.per_arrest) > 0 and float(c_on.per_death) > 0
