@@ -165,19 +165,7 @@ EMERGENCY_ROW = 4
 
 
 def _events() -> ev.Events:
-    cols = list(zip(*ROWS, strict=True))
-    f32 = lambda v: jnp.asarray(np.asarray(v, np.float32))  # noqa: E731
-    return ev.Events(
-        kind=jnp.asarray(cols[0], jnp.int32),
-        start=f32(cols[1]),
-        hours=f32(cols[2]),
-        trigger=f32(cols[3]),
-        delay=f32(cols[4]),
-        cities=f32(cols[5]),
-        source=f32(cols[6]),
-        value=f32(cols[7]),
-        count=f32(cols[8]),
-    )
+    return ev.Events.from_rows(ROWS)
 
 
 @jax.jit

@@ -36,6 +36,10 @@ class Compiled:
     """Police agents per city at the start."""
 
 
+def _f32(values: object) -> jnp.ndarray:
+    return jnp.asarray(np.asarray(values, np.float32))
+
+
 def _agents(people: float, per_agent: int) -> float:
     return people / per_agent
 
@@ -79,19 +83,7 @@ def _events(scenario: CountryScenario, cal: Calendar, names: list[str]) -> event
     if not rows:  # no events: one that never starts keeps the arrays' shapes
         zeros = np.zeros(len(names))
         rows.append((0, events_rule.NEVER, 1.0, events_rule.NEVER, 0.0, zeros, zeros, 0.0, 0.0))
-    cols = list(zip(*rows, strict=True))
-    f32 = lambda v: jnp.asarray(np.asarray(v, np.float32))  # noqa: E731
-    return events_rule.Events(
-        kind=jnp.asarray(cols[0], jnp.int32),
-        start=f32(cols[1]),
-        hours=f32(cols[2]),
-        trigger=f32(cols[3]),
-        delay=f32(cols[4]),
-        cities=f32(np.stack(cols[5])),
-        source=f32(np.stack(cols[6])),
-        value=f32(cols[7]),
-        count=f32(cols[8]),
-    )
+    return events_rule.Events.from_rows(rows)
 
 
 def _hardship(scenario: CountryScenario, cal: Calendar) -> np.ndarray:
@@ -161,42 +153,41 @@ def compile_country(scenario: CountryScenario) -> Compiled:
     channels = [m.news.online_weight, m.news.offline_weight, m.networks.share]
     if not m.networks.enabled:
         channels[2] = 0.0
-    f32 = lambda v: jnp.asarray(np.asarray(v, np.float32))  # noqa: E731
     sides = np.minimum(layout.heights, layout.widths)
     country = Country(
-        citizens=f32(citizens),
-        per_10k=f32(per / population * 1e4),
-        legitimacy=f32([c.legitimacy for c in s.cities]),
-        hardship=f32(_hardship(s, cal)),
-        police=f32(police),
+        citizens=_f32(citizens),
+        per_10k=_f32(per / population * 1e4),
+        legitimacy=_f32([c.legitimacy for c in s.cities]),
+        hardship=_f32(_hardship(s, cal)),
+        police=_f32(police),
         cop_slots=jnp.int32(cop_slots),
-        online=f32(online),
-        offline=f32(offline),
-        network=f32(network),
+        online=_f32(online),
+        offline=_f32(offline),
+        network=_f32(network),
         delays=jnp.asarray(
             [m.news.online_delay_hours, m.news.offline_delay_hours, m.networks.delay_hours],
             jnp.int32,
         ),
-        channels=f32(channels),
-        news_effect=f32(m.news.effect if m.news.enabled else 0.0),
-        k=f32(s.epstein.k),
-        threshold=f32(s.epstein.threshold),
-        max_jail=f32(s.epstein.max_jail_hours),
-        per_arrest=f32(m.legitimacy.per_arrest if m.legitimacy.enabled else 0.0),
-        per_death=f32(m.legitimacy.per_death if m.legitimacy.enabled else 0.0),
-        odds=f32(m.defection.odds),
-        flight_rate=f32(m.defection.rate if m.defection.enabled else 0.0),
-        defect_share=f32(m.defection.defect_share),
-        return_rate=f32(m.defection.return_rate),
-        kill_share=f32(m.lethal_force.kill_share if m.lethal_force.enabled else 0.0),
-        backlash=f32(m.lethal_force.backlash),
-        deterrence=f32(m.lethal_force.deterrence),
-        decay=f32(math.exp(-1.0 / (24.0 * m.lethal_force.fade_days))),
+        channels=_f32(channels),
+        news_effect=_f32(m.news.effect if m.news.enabled else 0.0),
+        k=_f32(s.epstein.k),
+        threshold=_f32(s.epstein.threshold),
+        max_jail=_f32(s.epstein.max_jail_hours),
+        per_arrest=_f32(m.legitimacy.per_arrest if m.legitimacy.enabled else 0.0),
+        per_death=_f32(m.legitimacy.per_death if m.legitimacy.enabled else 0.0),
+        odds=_f32(m.defection.odds),
+        flight_rate=_f32(m.defection.rate if m.defection.enabled else 0.0),
+        defect_share=_f32(m.defection.defect_share),
+        return_rate=_f32(m.defection.return_rate),
+        kill_share=_f32(m.lethal_force.kill_share if m.lethal_force.enabled else 0.0),
+        backlash=_f32(m.lethal_force.backlash),
+        deterrence=_f32(m.lethal_force.deterrence),
+        decay=_f32(math.exp(-1.0 / (24.0 * m.lethal_force.fade_days))),
         centre_y=jnp.asarray(np.asarray(layout.heights) // 2, jnp.int32),
         centre_x=jnp.asarray(np.asarray(layout.widths) // 2, jnp.int32),
-        centre_radius=f32(np.maximum(1.0, m.seizure.centre_share * sides)),
-        held_ratio=f32(m.seizure.ratio if m.seizure.enabled else np.inf),
-        held_min_share=f32(m.seizure.min_share),
+        centre_radius=_f32(np.maximum(1.0, m.seizure.centre_share * sides)),
+        held_ratio=_f32(m.seizure.ratio if m.seizure.enabled else np.inf),
+        held_min_share=_f32(m.seizure.min_share),
         events=events,
     )
     return Compiled(cal, layout, world, country, police)

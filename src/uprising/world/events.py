@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
 KINDS = (
@@ -49,6 +50,13 @@ class Events:
     source: Array  # (E, C) float32 one-hot city a transfer takes police from
     value: Array  # (E,) float32
     count: Array  # (E,) float32 agents (troops, transfers)
+
+    @staticmethod
+    def from_rows(rows: list[tuple]) -> Events:
+        """Events from rows (kind, start, hours, trigger, delay, cities, source, value, count)."""
+        cols = list(zip(*rows, strict=True))
+        f32 = [jnp.asarray(np.asarray(c, np.float32)) for c in cols[1:]]
+        return Events(jnp.asarray(cols[0], jnp.int32), *f32)
 
 
 @dataclass(frozen=True)
