@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from uprising.analysis import outcome
-from uprising.run.simulate import package_version
+from uprising.run.simulate import provenance, provenance_of
 from uprising.scenarios.compile import Compiled, compile_country
 from uprising.scenarios.country import CountryScenario
 from uprising.world import country as country_step
@@ -77,14 +77,9 @@ def _dataset(
             "citizens": ("city", list(built.layout.citizens)),
         },
         attrs={
-            "scenario": scenario.name,
-            "scenario_hash": scenario.digest(),
-            "rules": scenario.rules,
-            "seed": seed,
+            **provenance(scenario, seed),
             "people_per_agent": scenario.people_per_agent,
             "start": scenario.start.isoformat(),
-            "version": package_version(),
-            "backend": jax.default_backend(),
         },
     )
 
@@ -96,10 +91,7 @@ def summarize_country(ds: xr.Dataset, capital: str) -> dict[str, Any]:
     risen = {c: h for c, h in outcome.onsets(ds).items() if h is not None}
     held = {c: h for c, h in outcome.seizures(ds).items() if h is not None}
     return {
-        "scenario": ds.attrs["scenario"],
-        "scenario_hash": ds.attrs["scenario_hash"],
-        "rules": ds.attrs["rules"],
-        "seed": int(ds.attrs["seed"]),
+        **provenance_of(ds),
         "hours": int(ds.sizes["time"]),
         "people_per_agent": per,
         "cities": int(ds.sizes["city"]),
@@ -112,6 +104,4 @@ def summarize_country(ds: xr.Dataset, capital: str) -> dict[str, Any]:
         "first_city": min(risen, key=lambda c: risen[c]) if risen else None,
         "cities_risen": len(risen),
         "centres_held": sorted(held, key=lambda c: held[c]),
-        "version": ds.attrs["version"],
-        "backend": ds.attrs["backend"],
     }

@@ -12,6 +12,7 @@ import xarray as xr
 
 from uprising.analysis import outbursts
 from uprising.engine import init, run
+from uprising.scenarios.country import CountryScenario
 from uprising.scenarios.load import to_engine
 from uprising.scenarios.schema import Scenario
 
@@ -21,6 +22,25 @@ CHUNK = 100
 
 def package_version() -> str:
     return version("uprising")
+
+
+def provenance(scenario: Scenario | CountryScenario, seed: int) -> dict[str, Any]:
+    """What every result records: scenario, its hash, rules, seed, package version, backend."""
+    return {
+        "scenario": scenario.name,
+        "scenario_hash": scenario.digest(),
+        "rules": scenario.rules,
+        "seed": seed,
+        "version": package_version(),
+        "backend": jax.default_backend(),
+    }
+
+
+def provenance_of(ds: xr.Dataset) -> dict[str, Any]:
+    """The provenance of a result, read back from its attributes as plain values."""
+    return {
+        key: ds.attrs[key] for key in ("scenario", "scenario_hash", "rules", "version", "backend")
+    } | {"seed": int(ds.attrs["seed"])}
 
 
 def simulate(
@@ -54,15 +74,10 @@ def simulate(
         data,
         coords={"step": np.arange(1, steps + 1)},
         attrs={
-            "scenario": scenario.name,
-            "scenario_hash": scenario.digest(),
-            "rules": scenario.rules,
-            "seed": seed,
+            **provenance(scenario, seed),
             "steps": steps,
             "citizens": n_citizens,
             "cells": world.cells,
-            "version": package_version(),
-            "backend": jax.default_backend(),
         },
     )
 
@@ -73,10 +88,7 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
     found = outbursts.find(active, outbursts.default_threshold(int(ds.attrs["cells"])))
     stats = found.summary(int(ds.attrs["steps"]))
     return {
-        "scenario": ds.attrs["scenario"],
-        "scenario_hash": ds.attrs["scenario_hash"],
-        "rules": ds.attrs["rules"],
-        "seed": int(ds.attrs["seed"]),
+        **provenance_of(ds),
         "steps": int(ds.attrs["steps"]),
         "citizens": int(ds.attrs["citizens"]),
         "police": int(ds["cops"].values[-1]),
@@ -89,6 +101,4 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
         "mean_activation": None
         if np.isnan(stats["mean_activation"])
         else round(stats["mean_activation"], 3),
-        "version": ds.attrs["version"],
-        "backend": ds.attrs["backend"],
     }
