@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,10 @@ SetOption = Annotated[
     list[str], typer.Option("--set", help="override a parameter: KEY=VALUE (dotted keys reach in)")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
+RegistryOption = Annotated[
+    Path | None,
+    typer.Option(help="run registry file (default $UPRISING_REGISTRY or uprising-runs/)"),
+]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
@@ -45,6 +50,16 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 def _fail(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(2)
+
+
+def _record(rows: list[dict[str, Any]], registry: Path | None) -> None:
+    """Runs into the registry; a busy or unwritable registry is a warning, never a lost run."""
+    from uprising.run.registry import RegistryError, record
+
+    try:
+        record(rows, registry)
+    except (RegistryError, OSError) as e:
+        err.print(f"[yellow]warning:[/] run not registered: {e}", highlight=False)
 
 
 @app.command()
@@ -107,9 +122,39 @@ def _country_figures(
     return files
 
 
+def _register_run(
+    ds: Any,
+    spec: Any,
+    variant: str | None,
+    overrides: dict[str, Any],
+    wall: float,
+    result: str | None,
+    registry: Path | None,
+) -> None:
+    from uprising.analysis import metrics
+    from uprising.run.registry import entry
+    from uprising.run.simulate import provenance_of
+
+    found = (
+        metrics.country(ds, spec.capital)
+        if isinstance(spec, CountryScenario)
+        else metrics.epstein(ds)
+    )
+    row = entry(
+        command="run",
+        provenance=provenance_of(ds),
+        variant=variant,
+        params=overrides,
+        metrics=found,
+        wall_s=wall,
+        result_path=result,
+    )
+    _record([row], registry)
+
+
 def _run_country(
     spec: CountryScenario, folder: Path, seed: int, out: Path | None, as_json: bool
-) -> None:
+) -> tuple[Any, dict[str, Any]]:
     from uprising.run.country import simulate_country, summarize_country
     from uprising.run.results import write_timeseries
 
@@ -129,6 +174,7 @@ def _run_country(
         sys.stdout.write(json.dumps(summary) + "\n")
     else:
         _print_summary(summary)
+    return ds, summary
 
 
 @app.command("run")
@@ -145,6 +191,7 @@ def run_command(
         Path | None, typer.Option(help="folder for the Parquet series and figures")
     ] = None,
     as_json: JsonOption = False,
+    registry: RegistryOption = None,
 ) -> None:
     """Run a scenario once: time series, outbursts or the country's uprising, figures."""
     from uprising.run.results import write_timeseries
@@ -165,8 +212,12 @@ def run_command(
     except ScenarioError as e:
         _fail(str(e))
         return
+    started = time.perf_counter()
     if isinstance(spec, CountryScenario):
-        _run_country(spec, scenario_folder(spec, scenario), seed, out, as_json)
+        ds, summary = _run_country(spec, scenario_folder(spec, scenario), seed, out, as_json)
+        wall = time.perf_counter() - started
+        result = summary.get("files", {}).get("timeseries")
+        _register_run(ds, spec, variant, overrides, wall, result, registry)
         return
     with _progress(f"{spec.name} [{spec.rules}] seed {seed}", "steps", as_json) as bar:
         task = bar.add_task("run", total=spec.steps)
@@ -183,8 +234,10 @@ def run_command(
         }
     if as_json:
         sys.stdout.write(json.dumps(summary) + "\n")
-        return
-    _print_summary(summary)
+    else:
+        _print_summary(summary)
+    result = summary.get("files", {}).get("timeseries")
+    _register_run(ds, spec, variant, overrides, time.perf_counter() - started, result, registry)
 
 
 @app.command("compare")
@@ -300,6 +353,172 @@ def _print_compare(report: dict[str, Any]) -> None:
     console.print(cities)
     for label, path in report["files"].items():
         console.print(f"{label}: {path}")
+
+
+@app.command("ensemble")
+def ensemble_command(
+    scenario: Annotated[str, typer.Argument(help="a country scenario: name or TOML path")],
+    variant: Annotated[str | None, typer.Option(help="run this variant of the scenario")] = None,
+    runs: Annotated[int, typer.Option(min=1, max=100_000, help="number of runs")] = 100,
+    seed: Annotated[int, typer.Option(min=0, help="first seed (then seed+1, ...)")] = 0,
+    batch: Annotated[
+        int | None, typer.Option(min=1, help="runs per compiled call (default: 1 CPU, 128 GPU)")
+    ] = None,
+    posterior: Annotated[
+        Path | None, typer.Option(help="draw each run's parameters from this posterior (Parquet)")
+    ] = None,
+    set_: SetOption = [],  # noqa: B006
+    out: Annotated[Path, typer.Option(help="folder for the table, JSON and figure")] = Path(
+        "out/ensemble"
+    ),
+    as_json: JsonOption = False,
+    registry: RegistryOption = None,
+) -> None:
+    """Outcome probabilities with 95% intervals, and the spread of sizes, over many runs."""
+    from uprising.analysis.metrics import COUNTRY as metrics_names
+    from uprising.run.ensemble import ensemble, load_posterior
+    from uprising.run.registry import entry
+    from uprising.run.simulate import provenance
+    from uprising.scenarios.observed import ObservedError, load_observed
+    from uprising.viz.ensemble import ensemble_figure
+
+    try:
+        overrides = _overrides(set_)
+        spec = load_scenario(scenario, overrides, variant)
+        if not isinstance(spec, CountryScenario):
+            raise ScenarioError(
+                f"{scenario} is not a country scenario; ensembles classify how uprisings end"
+                " (for Epstein scenarios use `uprising sweep`)"
+            )
+        drawn = load_posterior(posterior) if posterior is not None else None
+        if drawn is not None:  # every drawn key must be a valid override before any work
+            load_scenario(scenario, overrides | drawn.drop(columns="weight").iloc[0].to_dict())
+        observed = None
+        if spec.observed:
+            folder = scenario_folder(spec, scenario)
+            observed = load_observed(folder / spec.observed, [c.name for c in spec.cities])
+    except (ScenarioError, ObservedError, ValueError) as e:
+        _fail(str(e))
+        return
+    stem = spec.name.replace("/", "-")  # a variant's name is scenario/variant
+    table = out / f"{stem}-runs.parquet"
+    hours = int((spec.end - spec.start).total_seconds() // 3600)
+
+    def register(s: int, row: dict[str, Any], wall: float) -> None:
+        params = overrides | {k: v for k, v in row.items() if k not in metrics_names}
+        params.pop("seed", None)
+        found = {k: row[k] for k in metrics_names}
+        _record(
+            [
+                entry(
+                    command="ensemble",
+                    provenance=provenance(spec, s),
+                    variant=variant,
+                    params=params,
+                    metrics=found,
+                    wall_s=wall,
+                    result_path=table,
+                )
+            ],
+            registry,
+        )
+
+    try:
+        with _progress(f"{spec.name} x {runs} runs", "run-hours", as_json) as bar:
+            task = bar.add_task("runs", total=hours * runs)
+            result = ensemble(
+                spec,
+                runs,
+                seed,
+                variant=variant,
+                batch=batch,
+                posterior=drawn,
+                table=table,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                done=register,
+            )
+    except ValueError as e:
+        _fail(str(e))
+        return
+    summary = result.summary()
+    seen = None
+    if observed is not None:
+        seen = {
+            "peak_active": observed.peak_participants,
+            "deaths": observed.deaths,
+            "detentions": observed.detentions,
+        }
+        summary["observed"] = seen | {"outcome": observed.outcome}
+    figure = ensemble_figure([result], out / f"{stem}-ensemble.png", seen)
+    path = out / f"{stem}-ensemble.json"
+    summary["files"] = {"table": str(table), "figure": str(figure), "json": str(path)}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(summary, indent=1))
+    tmp.replace(path)
+    if as_json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+        return
+    _print_ensemble(summary)
+
+
+def _print_ensemble(summary: dict[str, Any]) -> None:
+    console = Console()
+    title = f"{summary['scenario']} {summary['variant'] or ''} · {summary['runs']} runs"
+    table = Table("outcome", "probability", "95% interval", title=title)
+    for name, p in summary["probabilities"].items():
+        table.add_row(name, f"{p['p']:.3f}", f"[{p['low']:.3f}, {p['high']:.3f}]")
+    console.print(table)
+    observed = summary.get("observed", {})
+    sizes = Table("metric", "5%", "25%", "median", "75%", "95%", "observed")
+    for name, q in summary["quantiles"].items():
+        seen = observed.get(name)
+        cells = [f"{q[k]:,.0f}" for k in ("q05", "q25", "q50", "q75", "q95")]
+        sizes.add_row(name, *cells, "" if seen is None else f"{seen:,.0f}")
+    console.print(sizes)
+    for label, path in summary["files"].items():
+        console.print(f"{label}: {path}")
+
+
+@app.command("runs")
+def runs_command(
+    scenario: Annotated[str | None, typer.Option(help="only runs of this scenario")] = None,
+    variant: Annotated[str | None, typer.Option(help="only runs of this variant")] = None,
+    command: Annotated[
+        str | None, typer.Option(help="only runs made by: run, ensemble, sweep, ...")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many, newest first")] = 20,
+    sql: Annotated[
+        str | None, typer.Option(help="a read-only SQL query over the table `runs`")
+    ] = None,
+    registry: RegistryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The run registry: list and filter runs, or query them with SQL (read-only)."""
+    from uprising.run.registry import RegistryError, location, query, recent
+
+    try:
+        if sql is not None:
+            frame = query(sql, registry)
+        else:
+            frame = recent(registry, scenario, variant, command, limit)
+    except RegistryError as e:
+        _fail(str(e))
+        return
+    if as_json:
+        sys.stdout.write(frame.to_json(orient="records", date_format="iso") + "\n")
+        return
+    shown = frame
+    if sql is None:
+        shown = frame.assign(
+            run_id=frame["run_id"].str[:8],
+            metrics=frame["metrics"].map(
+                lambda m: ", ".join(f"{k}={v:.3g}" for k, v in dict(m).items())[:60]
+            ),
+        )[["run_id", "recorded_at", "command", "scenario", "variant", "seed", "wall_s", "metrics"]]
+    table = Table(*map(str, shown.columns), title=f"{location(registry)} · {len(shown)} rows")
+    for row in shown.itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
+    Console().print(table)
 
 
 if __name__ == "__main__":
