@@ -73,7 +73,12 @@ def measure_batch(scale: int, runs: int) -> dict[str, object]:
     spec = load_scenario("kazakhstan-2022", {"people_per_agent": scale})
     assert isinstance(spec, CountryScenario)
     stamps = [time.perf_counter()]
-    simulate_countries(spec, range(runs), lambda done, total: stamps.append(time.perf_counter()))
+
+    def day(done: int, total: int) -> None:  # printed as it goes: a run cut short still tells
+        stamps.append(time.perf_counter())
+        print(f"  batch {runs} at 1:{scale}: hour {done}/{total}, {stamps[-1] - stamps[-2]:.2f} s")
+
+    simulate_countries(spec, range(runs), day)
     days = [b - a for a, b in zip(stamps[1:-1], stamps[2:], strict=False)]
     per_day = statistics.median(days)
     seconds = per_day * (len(stamps) - 1)
