@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from uprising.cli import app
+from uprising.engine.state import ACTIVE
 from uprising.run.country import simulate_country
 from uprising.scenarios.country import CountryScenario
 from uprising.scenarios.load import load_scenario
@@ -41,6 +42,20 @@ def test_same_seed_same_numbers_and_provenance(base) -> None:
         np.testing.assert_array_equal(base[name].values, again[name].values)
     assert {"version", "scenario_hash", "seed", "people_per_agent"} <= set(base.attrs)
     assert not np.array_equal(base["active"].values, _run(seed=4)["active"].values)
+
+
+def test_watching_a_city_records_its_grid_and_changes_nothing(base) -> None:
+    spec = load_scenario("kazakhstan-2022", COARSE)
+    assert isinstance(spec, CountryScenario)
+    watched = simulate_country(spec, seed=3, watch="Zhanaozen")
+    for name in base.data_vars:
+        np.testing.assert_array_equal(base[name].values, watched[name].values)
+    grid = watched["grid"].values
+    assert grid.shape[0] == watched.sizes["time"]
+    on_grid = (grid == ACTIVE).sum(axis=(1, 2))
+    np.testing.assert_array_equal(on_grid, watched["active"].sel(city="Zhanaozen").values)
+    with pytest.raises(ValueError, match="Zhanaozenn"):
+        simulate_country(spec, seed=3, watch="Zhanaozenn")
 
 
 def test_the_calendar_drives_levers(base) -> None:

@@ -24,19 +24,26 @@ def simulate_country(
     scenario: CountryScenario,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    watch: str | None = None,
 ) -> xr.Dataset:
     """Every city, every hour of the calendar. The same scenario, seed and backend give the same
-    numbers."""
-    return simulate_countries(scenario, [seed], progress)[0]
+    numbers. With `watch` (a city), that city's grid every hour too: `grid` (time, y, x) of
+    cell kinds (`engine.state`: EMPTY, QUIET, ACTIVE, COP; jailed citizens are off the grid)."""
+    return simulate_countries(scenario, [seed], progress, watch)[0]
 
 
 def simulate_countries(
     scenario: CountryScenario,
     seeds: Sequence[int],
     progress: Callable[[int, int], None] | None = None,
+    watch: str | None = None,
 ) -> list[xr.Dataset]:
     """One run per seed, all in one batched call (vmap); a run's numbers depend on its seed, not
-    on which other seeds share its batch."""
+    on which other seeds share its batch (nor on whether a city is watched)."""
+    names = [c.name for c in scenario.cities]
+    if watch is not None and watch not in names:
+        raise ValueError(f"watch: unknown city {watch!r}; allowed: {', '.join(names)}")
+    index = None if watch is None else names.index(watch)
     built = compile_country(scenario)
     hours = built.calendar.hours
     keys = [jax.random.split(jax.random.key(seed)) for seed in seeds]
@@ -49,15 +56,26 @@ def simulate_countries(
     for chunk, first in enumerate(range(0, hours, CHUNK)):
         n = min(CHUNK, hours - first)
         chunk_keys = jax.numpy.stack([jax.random.fold_in(k_run, chunk) for _, k_run in keys])
-        state, seen = country_step.run_batch(state, built.country, chunk_keys, built.world, n)
+        state, seen = country_step.run_batch(
+            state, built.country, chunk_keys, built.world, n, index
+        )
         for name, values in seen.items():
             parts.setdefault(name, []).append(np.asarray(values))
         if progress:
             progress(first + n, hours)
     series = {name: np.concatenate(v, axis=1) for name, v in parts.items()}
-    return [
+    grids = series.pop("grid", None)
+    runs = [
         _dataset(scenario, built, seed, {name: v[i] for name, v in series.items()})
         for i, seed in enumerate(seeds)
+    ]
+    if grids is None or index is None:
+        return runs
+    h, w = built.layout.heights[index], built.layout.widths[index]
+    shaped = grids.reshape(len(seeds), hours, -1, built.layout.width)[:, :, :h, :w]
+    return [
+        ds.assign(grid=(("time", "y", "x"), shaped[i])).assign_attrs(watch=watch)
+        for i, ds in enumerate(runs)
     ]
 
 

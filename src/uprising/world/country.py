@@ -196,23 +196,37 @@ def step(
     return new, observation
 
 
-@partial(jax.jit, static_argnames=("world", "hours"))
+@partial(jax.jit, static_argnames=("world", "hours", "watch"))
 def run(
-    state: CountryState, country: Country, key: Array, world: World, hours: int
+    state: CountryState,
+    country: Country,
+    key: Array,
+    world: World,
+    hours: int,
+    watch: int | None = None,
 ) -> tuple[CountryState, dict[str, Array]]:
-    """`hours` hours from `state`; observations stacked (hours, cities)."""
+    """`hours` hours from `state`; observations stacked (hours, cities). With `watch`, the grid
+    of that city (cell kinds) after every hour too, as "grid" (hours, cells)."""
 
     def one(state: CountryState, key: Array) -> tuple[CountryState, dict[str, Array]]:
-        return step(state, country, key, world)
+        new, seen = step(state, country, key, world)
+        if watch is not None:
+            seen = {**seen, "grid": new.cities.kind[watch]}
+        return new, seen
 
     return jax.lax.scan(one, state, jax.random.split(key, hours))
 
 
-@partial(jax.jit, static_argnames=("world", "hours"))
+@partial(jax.jit, static_argnames=("world", "hours", "watch"))
 def run_batch(
-    states: CountryState, country: Country, keys: Array, world: World, hours: int
+    states: CountryState,
+    country: Country,
+    keys: Array,
+    world: World,
+    hours: int,
+    watch: int | None = None,
 ) -> tuple[CountryState, dict[str, Array]]:
     """`run` over a leading axis of states and keys: many seeds of one country in one call."""
-    return jax.vmap(partial(run, world=world, hours=hours), in_axes=(0, None, 0))(
+    return jax.vmap(partial(run, world=world, hours=hours, watch=watch), in_axes=(0, None, 0))(
         states, country, keys
     )
