@@ -113,6 +113,18 @@ def test_registry_records_and_queries_read_only(tmp_path, spec):
     with pytest.raises(registry.RegistryError, match="read-only|read only"):
         registry.query("DELETE FROM runs", path)
     assert len(registry.query("SELECT * FROM runs", path)) == 3
+    nan = registry.entry(
+        command="test",
+        provenance=provenance(spec, 9),
+        variant=None,
+        params={},
+        metrics={"mean_wait": float("nan")},  # no outbursts: nothing to wait between
+        wall_s=1.0,
+    )
+    registry.record([nan], path)
+    listed = CliRunner(env={"COLUMNS": "300"}).invoke(app, ["runs", "--registry", str(path)])
+    assert listed.exit_code == 0, listed.output
+    assert "n/a" in listed.output
 
 
 def test_cli_ensemble_json_variant_and_registry(tmp_path):

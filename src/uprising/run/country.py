@@ -25,11 +25,12 @@ def simulate_country(
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
     watch: str | None = None,
+    on_chunk: Callable[[int, dict[str, np.ndarray]], None] | None = None,
 ) -> xr.Dataset:
     """Every city, every hour of the calendar. The same scenario, seed and backend give the same
     numbers. With `watch` (a city), that city's grid every hour too: `grid` (time, y, x) of
     cell kinds (`engine.state`: EMPTY, QUIET, ACTIVE, COP; jailed citizens are off the grid)."""
-    return simulate_countries(scenario, [seed], progress, watch)[0]
+    return simulate_countries(scenario, [seed], progress, watch, on_chunk)[0]
 
 
 def simulate_countries(
@@ -37,9 +38,14 @@ def simulate_countries(
     seeds: Sequence[int],
     progress: Callable[[int, int], None] | None = None,
     watch: str | None = None,
+    on_chunk: Callable[[int, dict[str, np.ndarray]], None] | None = None,
 ) -> list[xr.Dataset]:
     """One run per seed, all in one batched call (vmap); a run's numbers depend on its seed, not
-    on which other seeds share its batch (nor on whether a city is watched)."""
+    on which other seeds share its batch (nor on whether a city is watched).
+
+    `on_chunk(hours_done, seen)` is called after each day with that day's observations (name ->
+    array (run, hour, city), `grid` (run, hour, cell) of the padded layout), to show a run as it
+    goes; raising from it abandons the run."""
     names = [c.name for c in scenario.cities]
     if watch is not None and watch not in names:
         raise ValueError(f"watch: unknown city {watch!r}; allowed: {', '.join(names)}")
@@ -59,8 +65,11 @@ def simulate_countries(
         state, seen = country_step.run_batch(
             state, built.country, chunk_keys, built.world, n, index
         )
-        for name, values in seen.items():
-            parts.setdefault(name, []).append(np.asarray(values))
+        day = {name: np.asarray(values) for name, values in seen.items()}
+        for name, values in day.items():
+            parts.setdefault(name, []).append(values)
+        if on_chunk:
+            on_chunk(first + n, day)
         if progress:
             progress(first + n, hours)
     series = {name: np.concatenate(v, axis=1) for name, v in parts.items()}

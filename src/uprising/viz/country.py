@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from matplotlib.patches import Patch
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.collections import PathCollection
 
     from uprising.scenarios.observed import Observed
 
@@ -57,6 +59,55 @@ def _rings(outline_path: Path) -> list[np.ndarray]:
     return rings
 
 
+@dataclass(frozen=True)
+class MapBase:
+    """What every map of one run shares: the outline, the view and each city's circle."""
+
+    rings: list[np.ndarray]
+    lon: np.ndarray
+    lat: np.ndarray
+    sizes: np.ndarray  # points^2, by population
+    order: np.ndarray  # big circles first so small ones stay visible on top
+    extent: tuple[float, float, float, float]  # x0, x1, y0, y1
+    aspect: float
+
+
+def map_base(ds: xr.Dataset, outline_path: Path) -> MapBase:
+    """The outline and circles of a run's cities, framed to show them all."""
+    rings = _rings(outline_path)
+    lon, lat = ds["lon"].values, ds["lat"].values
+    every = np.concatenate([*rings, np.column_stack([lon, lat])])
+    (x0, y0), (x1, y1) = every.min(axis=0) - 1.0, every.max(axis=0) + 1.0
+    # Degrees of longitude shrink with latitude; stretch y so the country keeps its shape.
+    aspect = 1 / math.cos(math.radians((y0 + y1) / 2))
+    sizes = MAX_MARKER * ds["population"].values / max(int(ds["population"].values.max()), 1)
+    return MapBase(rings, lon, lat, sizes, np.argsort(-sizes), (x0, x1, y0, y1), aspect)
+
+
+def draw_outline(ax: Axes, base: MapBase) -> None:
+    """The country's outline, framed and without ticks."""
+    for ring in base.rings:
+        ax.fill(ring[:, 0], ring[:, 1], fc="#f1efe9", ec="#8a8a8a", lw=0.6)
+    x0, x1, y0, y1 = base.extent
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xticks=[], yticks=[])
+    ax.set_aspect(base.aspect)
+
+
+def draw_cities(
+    ax: Axes, base: MapBase, share: np.ndarray, held: np.ndarray, norm: Normalize
+) -> tuple[PathCollection, PathCollection]:
+    """Cities coloured by `share` (one value per city) on `norm`, black-ringed where `held`.
+    Returns the circles and the rings, so an animation can update them."""
+    o = base.order
+    points = ax.scatter(
+        base.lon[o], base.lat[o], s=base.sizes[o], c=share[o], cmap=colormaps[CMAP], norm=norm
+    )
+    rings = ax.scatter(
+        base.lon[held], base.lat[held], s=base.sizes[held], fc="none", ec="black", lw=1.4, zorder=3
+    )
+    return points, rings
+
+
 def map_by_day(
     ds: xr.Dataset, outline_path: Path, path: Path, first_day: int = 1, last_day: int = 12
 ) -> Path:
@@ -70,18 +121,11 @@ def map_by_day(
     days = list(range(first_day, last_day + 1))
     ncols = min(4, len(days))
     nrows = math.ceil(len(days) / ncols)
-    rings = _rings(outline_path)
-    lon, lat = ds["lon"].values, ds["lat"].values
-    every = np.concatenate([*rings, np.column_stack([lon, lat])])
-    (x0, y0), (x1, y1) = every.min(axis=0) - 1.0, every.max(axis=0) + 1.0
-    # Degrees of longitude shrink with latitude; stretch y so the country keeps its shape.
-    aspect = 1 / math.cos(math.radians((y0 + y1) / 2))
+    base = map_base(ds, outline_path)
 
     share = _share(ds, "active").values
     vmax = float(share.max()) if share.size and share.max() > 0 else 1.0
     norm, cmap = Normalize(0.0, vmax), colormaps[CMAP]
-    sizes = MAX_MARKER * ds["population"].values / max(int(ds["population"].values.max()), 1)
-    order = np.argsort(-sizes)  # big circles first so small ones stay visible on top
     day_of = (ds["time"].values - HOUR).astype("datetime64[D]")
     year = int(str(day_of[0])[:4]) if day_of.size else 2022
 
@@ -91,20 +135,16 @@ def map_by_day(
     )
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, day in zip(axes.flat, days, strict=False):
-        for ring in rings:
-            ax.fill(ring[:, 0], ring[:, 1], fc="#f1efe9", ec="#8a8a8a", lw=0.6)
+        draw_outline(ax, base)
         hours = day_of == np.datetime64(f"{year}-01-{day:02d}")
         if hours.any():
             peak = share[hours].max(axis=0)
             held = ds["held"].values[hours].any(axis=0)
-            ax.scatter(lon[order], lat[order], s=sizes[order], c=peak[order], cmap=cmap, norm=norm)
-            ax.scatter(lon[held], lat[held], s=sizes[held], fc="none", ec="black", lw=1.4, zorder=3)
+            draw_cities(ax, base, peak, held, norm)
             ax.set_title(f"{day} Jan", fontsize=10)
         else:
-            ax.scatter(lon, lat, s=sizes, fc="none", ec="#aaaaaa", lw=0.6)
+            ax.scatter(base.lon, base.lat, s=base.sizes, fc="none", ec="#aaaaaa", lw=0.6)
             ax.set_title(f"{day} Jan (not run)", fontsize=10, color="#888888")
-        ax.set(xlim=(x0, x1), ylim=(y0, y1), xticks=[], yticks=[])
-        ax.set_aspect(aspect)
     for ax in axes.flat[len(days) :]:
         ax.set_axis_off()
     bar = fig.colorbar(ScalarMappable(norm, cmap), ax=axes, shrink=0.7, pad=0.01)
