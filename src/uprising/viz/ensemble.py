@@ -68,8 +68,8 @@ def ensemble_figure(
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(("log10 " if log else "") + LABELS[name])
         ax.set_ylabel("runs")
-    ens0 = ensembles[0]
-    fig.suptitle(f"{ens0.scenario}: ensemble of {ens0.runs} runs")
+    runs = " and ".join(str(e.runs) for e in ensembles)
+    fig.suptitle(f"{ensembles[0].scenario}: ensembles of {runs} runs")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
