@@ -102,13 +102,23 @@ def test_distance_weighs_each_group_the_same() -> None:
     obs = observed_stats(_observed(), _spec(200))
     assert obs["onset:A"] == 10.0 and obs["log10:deaths"] == 1.0 and obs["seizures"] == 1.0
     assert distance(obs, obs) == 0.0
-    # every onset a day off, every size an order of magnitude, seizures and outcome wrong: 1
+    # every onset a day off, every size an order of magnitude (error 1 - 1/e each), seizures and
+    # outcome wrong (error 1): sqrt((2 (1 - 1/e)^2 + 2) / 4)
     off = {k: v + 24.0 if k.startswith("onset") else v + 1.0 for k, v in obs.items()}
     off["seizures"], off["outcome"] = 0.0, 0.0
-    assert distance(off, obs) == pytest.approx(1.0)
-    # one of the two onsets two days off: onsets group 4 / 2, others 0: sqrt(2 / 4)
+    e = 1 - math.exp(-1)
+    assert distance(off, obs) == pytest.approx(math.sqrt((2 * e * e + 2) / 4))
+    # one of the two onsets two days off: onsets group (1 - e^-2)^2 / 2, others 0
     one = dict(obs, **{"onset:B": obs["onset:B"] + 48.0})
-    assert distance(one, obs) == pytest.approx(math.sqrt(0.5))
+    assert distance(one, obs) == pytest.approx(math.sqrt((1 - math.exp(-2)) ** 2 / 2 / 4))
+
+
+def test_a_wrong_outcome_weighs_as_much_as_the_worst_timing() -> None:
+    obs = observed_stats(_observed(), _spec(200))
+    wrong_end = dict(obs, outcome=0.0)
+    late = {k: v + 1e6 if k.startswith("onset") else v for k, v in obs.items()}
+    assert distance(wrong_end, obs) == pytest.approx(0.5)  # one group of four, error 1
+    assert distance(late, obs) <= distance(wrong_end, obs)
 
 
 def test_weighted_quantiles() -> None:

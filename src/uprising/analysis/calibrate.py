@@ -13,11 +13,14 @@ Each model evaluation is one run; its summary statistics, in four groups:
   the run agrees (observed: 1). Scale: 1.
 - outcome: 1 if the run ends as the uprising did (observed: 1). Scale: 1.
 
-Distance: within a group, the mean of squared scaled differences; the distance is the square
-root of the mean over groups, so each group weighs the same whatever its number of statistics.
-A distance of 1 is, on average, a day off per onset, an order of magnitude per size, or every
-seizure or the outcome wrong. Onset and size errors have no ceiling, seizure and outcome errors
-are at most 1: far from the data, timing and sizes dominate.
+Distance: every statistic's error is bounded to 0..1, so that no group can drown another: an
+onset or size error is 1 - exp(-|difference| / scale) (as in `analysis.compare`'s score: a day
+off per onset, or an order of magnitude per size, is 0.63), a seizure or outcome error is the
+difference itself (0 or 1 for the outcome). Within a group, the mean of squared errors; the
+distance is the square root of the mean over groups, so each group weighs the same whatever its
+number of statistics, and a wrong outcome costs as much as the worst timing. (An earlier version
+left onset and size errors unbounded; far from the data they outweighed the outcome, and a
+calibration could drift away from the observed end: see docs/analysis.md.)
 
 The schedule: population 0 is the prior (epsilon infinite, every run accepted); each next
 population's epsilon is the median distance of the last (pyabc's QuantileEpsilon, alpha 0.5), and
@@ -142,11 +145,13 @@ def simulated_stats(
 
 
 def distance(x: Mapping[str, float], x0: Mapping[str, float]) -> float:
-    """Root of the mean over groups of the mean squared scaled difference (see the module)."""
+    """Root of the mean over groups of the mean squared bounded error (see the module)."""
     by_group: dict[str, list[float]] = {}
     for stat, target in x0.items():
-        d = (float(x[stat]) - float(target)) / _scale(stat)
-        by_group.setdefault(_group(stat), []).append(d * d)
+        d = abs(float(x[stat]) - float(target)) / _scale(stat)
+        group = _group(stat)
+        error = 1.0 - math.exp(-d) if group in ("onsets", "sizes") else min(d, 1.0)
+        by_group.setdefault(group, []).append(error * error)
     return math.sqrt(float(np.mean([np.mean(v) for v in by_group.values()])))
 
 
