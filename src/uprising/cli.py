@@ -441,14 +441,9 @@ def ensemble_command(
         _fail(str(e))
         return
     summary = result.summary()
-    seen = None
+    seen = None if observed is None else observed.sizes()
     if observed is not None:
-        seen = {
-            "peak_active": observed.peak_participants,
-            "deaths": observed.deaths,
-            "detentions": observed.detentions,
-        }
-        summary["observed"] = seen | {"outcome": observed.outcome}
+        summary["observed"] = observed.sizes() | {"outcome": observed.outcome}
     figure = ensemble_figure([result], out / f"{stem}-ensemble.png", seen)
     path = out / f"{stem}-ensemble.json"
     summary["files"] = {"table": str(table), "figure": str(figure), "json": str(path)}

@@ -46,6 +46,14 @@ class Observed:
     outcome: str
     sources: dict[tuple[str, str], str]
 
+    def sizes(self) -> dict[str, float]:
+        """The national sizes under the names of the run metrics (`analysis.metrics`)."""
+        return {
+            "peak_active": self.peak_participants,
+            "deaths": self.deaths,
+            "detentions": self.detentions,
+        }
+
 
 def _allowed(values: Sequence[str]) -> str:
     return ", ".join(values)

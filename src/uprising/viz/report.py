@@ -262,13 +262,7 @@ def render_figures(
     arms: list[Arm], observed: Observed | None, outline: Path | None, progress: Stage | None
 ) -> list[Picture]:
     """Every figure of the report, as PNG bytes, in the order they appear."""
-    seen = None
-    if observed is not None:
-        seen = {
-            "peak_active": observed.peak_participants,
-            "deaths": observed.deaths,
-            "detentions": observed.detentions,
-        }
+    seen = None if observed is None else observed.sizes()
     jobs: list[tuple[str, str, str, Callable[[Path], Path]]] = []
     base, rest = arms[0], arms[1:]
     groups = [
