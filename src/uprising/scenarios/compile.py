@@ -44,7 +44,8 @@ def _agents(people: float, per_agent: int) -> float:
     return people / per_agent
 
 
-def _enabled(scenario: CountryScenario, event: Event) -> bool:
+def event_enabled(scenario: CountryScenario, event: Event) -> bool:
+    """Whether an event acts: its kind's mechanism is switched on in the scenario."""
     m = scenario.mechanisms
     return {
         "blackout": m.blackout.enabled,
@@ -66,7 +67,7 @@ def _events(scenario: CountryScenario, cal: Calendar, names: list[str]) -> event
         source = np.zeros(len(names))
         if e.source:
             source[names.index(e.source)] = 1.0
-        on = _enabled(scenario, e)
+        on = event_enabled(scenario, e)
         start = cal.hour(e.start) if e.start is not None and on else events_rule.NEVER
         if e.hours is not None:
             length = e.hours

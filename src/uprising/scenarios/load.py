@@ -29,7 +29,8 @@ def builtin_names() -> list[str]:
     )
 
 
-def _describe(error: ValidationError) -> str:
+def describe_errors(error: ValidationError) -> str:
+    """One line per problem: the dotted key, what is wrong, and what was given."""
     lines = []
     for e in error.errors():
         key = ".".join(str(p) for p in e["loc"]) or "(top level)"
@@ -50,7 +51,7 @@ def parse(text: str, origin: str) -> AnyScenario:
     try:
         return schema.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(f"{origin} is not a valid scenario:\n{_describe(e)}") from None
+        raise ScenarioError(f"{origin} is not a valid scenario:\n{describe_errors(e)}") from None
 
 
 def scenario_folder(scenario: AnyScenario, name_or_path: str | Path) -> Path:
@@ -96,7 +97,7 @@ def load_scenario(
         else:
             to_engine(scenario)
     except ValidationError as e:
-        raise ScenarioError(f"invalid variant or override:\n{_describe(e)}") from None
+        raise ScenarioError(f"invalid variant or override:\n{describe_errors(e)}") from None
     except ValueError as e:
         raise ScenarioError(str(e)) from None
     return scenario

@@ -24,7 +24,7 @@ import pandas as pd
 from uprising.analysis import metrics, outcome
 from uprising.run.country import simulate_country, summarize_country
 from uprising.run.ensemble import Ensemble
-from uprising.scenarios.compile import _enabled, compile_country
+from uprising.scenarios.compile import compile_country, event_enabled
 from uprising.viz.dashboard.levers import Built, stamp
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def event_rows(built: Built) -> list[dict[str, Any]]:
             "count": e.count,
             "note": e.note,
             "triggered": e.trigger is not None,
-            "enabled": _enabled(built.spec, e),
+            "enabled": event_enabled(built.spec, e),
         }
         for e in built.spec.events
     ]

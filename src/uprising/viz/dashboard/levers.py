@@ -26,8 +26,8 @@ from uprising.scenarios.compile import compile_country
 from uprising.scenarios.country import CountryScenario, Event
 from uprising.scenarios.load import (
     ScenarioError,
-    _describe,
     builtin_names,
+    describe_errors,
     load_scenario,
     with_country_overrides,
 )
@@ -575,7 +575,7 @@ def build(request: Any, limits: Limits) -> Built:
             spec = with_country_overrides(spec, {k: v for k, v in overrides.items() if k != "end"})
         compile_country(spec)
     except ValidationError as e:
-        raise RequestError(f"the scenario refuses these levers:\n{_describe(e)}") from None
+        raise RequestError(f"the scenario refuses these levers:\n{describe_errors(e)}") from None
     except ValueError as e:
         raise RequestError(str(e)) from None
     return Built(
