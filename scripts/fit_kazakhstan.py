@@ -1,7 +1,7 @@
 """Fit the uncertain parameters of kazakhstan-2022 on some calibration targets, by grid search.
 
-    python scripts/fit_kazakhstan.py                           # the grid used for the defaults
-    python scripts/fit_kazakhstan.py --scale 4000 --grid '{"mechanisms.news.effect": [5, 10]}'
+    python scripts/fit_kazakhstan.py                           # a grid around the defaults
+    python scripts/fit_kazakhstan.py --scale 80 --grid '{"epstein.arrest_rate": [0.5, 1]}'
 
 Each grid point runs --seeds seeds (1000, 1001, ...: disjoint from the seeds 0.. that `uprising
 compare` reports) at one agent per --scale people. The objective is the mean, over the FITTED
@@ -28,9 +28,9 @@ from uprising.scenarios.load import load_scenario
 FITTED = ("mangystau_first", "west_follows", "almaty_peaks_jan_4_5")
 HELD_OUT = ("almaty_centre_lost", "capital_holds", "suppressed_by_jan_11")
 DEFAULT_GRID = {
-    "mechanisms.news.effect": [5.0, 10.0, 20.0],
-    "mechanisms.prices.sensitivity.almaty": [0.1, 0.15, 0.2],
-    "mechanisms.news.online_delay_hours": [2, 8],
+    "epstein.arrest_rate": [0.5, 0.7, 1.0],
+    "mechanisms.prices.sensitivity.almaty": [0.1, 0.12, 0.15],
+    "mechanisms.prices.felt_hours": [0, 24],
 }
 FIRST_SEED = 1000
 
@@ -44,7 +44,7 @@ def evaluate(overrides: dict[str, Any], seeds: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=2000, help="people per agent")
+    parser.add_argument("--scale", type=int, default=40, help="people per agent")
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--grid", type=json.loads, default=DEFAULT_GRID)
     parser.add_argument("--out", type=Path, default=Path("out/fit_kazakhstan.json"))

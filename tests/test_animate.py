@@ -18,7 +18,7 @@ from uprising.cli import app
 from uprising.viz.animate import frame_hours
 
 runner = CliRunner()
-SETS = ["--set", "people_per_agent=20000", "--set", "end=2022-01-11T00:00:00"]
+SETS = ["--set", "people_per_agent=400", "--set", "end=2022-01-11T00:00:00"]
 HOURS = 240
 
 

@@ -55,7 +55,7 @@ def _run(hours: int = 19 * 24) -> xr.Dataset:
         attrs={
             "scenario": "synthetic",
             "seed": 7,
-            "people_per_agent": 5000,
+            "people_per_agent": 100,
             "version": "test",
             "scenario_hash": "0" * 16,
         },

@@ -15,7 +15,7 @@ from uprising.run.country import simulate_country
 from uprising.scenarios.country import CountryScenario
 from uprising.scenarios.load import load_scenario
 
-COARSE = {"people_per_agent": 20000, "end": datetime(2022, 1, 11)}
+COARSE = {"people_per_agent": 400, "end": datetime(2022, 1, 11)}
 """About 470 agents over 10 days: every event begins, and a run takes seconds."""
 
 
@@ -81,7 +81,7 @@ def test_mechanisms_switch_off() -> None:
 
 def test_cli_run_and_compare_print_one_json_object(tmp_path) -> None:
     runner = CliRunner()
-    sets = ["--set", "people_per_agent=20000", "--set", "end=2022-01-11T00:00:00"]
+    sets = ["--set", "people_per_agent=400", "--set", "end=2022-01-11T00:00:00"]
     result = runner.invoke(app, ["run", "kazakhstan-2022", *sets, "--json", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)

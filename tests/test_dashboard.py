@@ -19,7 +19,7 @@ from uprising.viz.dashboard import DashboardServer, Limits, make_server
 from uprising.viz.dashboard.levers import RequestError, build
 
 SCENARIO = "kazakhstan-2022"
-QUICK = {"people_per_agent": 20000, "levers": {"calendar_end": "2022-01-05T00:00"}}
+QUICK = {"people_per_agent": 400, "levers": {"calendar_end": "2022-01-05T00:00"}}
 """A coarse, four-day run: seconds once compiled (the browser test runs the same shapes)."""
 
 
@@ -66,6 +66,8 @@ def test_lists_country_scenarios_with_levers_and_outline(server) -> None:
     assert len(info["cities"]) == 21 and info["outline"]["type"] == "FeatureCollection"
     levers = {lv["name"]: lv for lv in info["levers"]}
     assert levers["networks_share"]["keys"] == ["mechanisms.networks.share"]
+    assert levers["arrest_rate"]["keys"] == ["epstein.arrest_rate"]
+    assert levers["arrest_rate"]["default"] == 0.7
     assert levers["troops_date"]["default"] == "2022-01-06T12:00"
     assert levers["blackout_start"]["keys"] == ["events.blackout-total.start"]
     assert {e["id"] for e in info["events"]} >= {"csto-almaty", "shoot-to-kill"}
@@ -138,9 +140,9 @@ def test_a_bad_lever_is_refused_naming_its_key(server, levers, words) -> None:
 @pytest.mark.parametrize(
     ("request_", "words"),
     [
-        ({"people_per_agent": 10}, ["people_per_agent", "1000 .. 200000"]),
+        ({"people_per_agent": 5}, ["people_per_agent", "10 .. 200000"]),
         ({"runs": 500}, ["runs = 500", "1 .. 20"]),
-        ({"runs": 10, "people_per_agent": 1000}, ["too much work", "runs <= 3"]),
+        ({"runs": 10, "people_per_agent": 40}, ["too much work", "runs <= 3"]),
         ({"scenario": "/etc/passwd"}, ["unknown scenario", SCENARIO]),
         ({"scenario": "epstein-run1"}, ["unknown scenario"]),
         ({"variant": "nope"}, ["unknown variant", "no-csto"]),
@@ -169,7 +171,7 @@ def test_levers_become_scenario_keys() -> None:
     built = build(
         {
             "scenario": SCENARIO,
-            "people_per_agent": 20000,
+            "people_per_agent": 400,
             "levers": {
                 "price_shock": 3.0,
                 "price_shock_date": "2022-01-02T00:00",
@@ -177,6 +179,7 @@ def test_levers_become_scenario_keys() -> None:
                 "troops_date": "2022-01-07T12:00",
                 "troops_count": 4060,
                 "networks_share": 0.0,  # the default: no override
+                "arrest_rate": 0.4,
                 "calendar_end": "2022-01-10T00:00",
             },
         },
@@ -191,6 +194,7 @@ def test_levers_become_scenario_keys() -> None:
     assert o["events.csto-almaty.start"] == datetime(2022, 1, 7, 12)
     assert o["events.csto-almaty.count"] + o["events.csto-rest.count"] == 4060
     assert "mechanisms.networks.share" not in o
+    assert o["epstein.arrest_rate"] == 0.4 and spec.epstein.arrest_rate == 0.4
     assert o["end"] == datetime(2022, 1, 10) and spec.end == datetime(2022, 1, 10)
     assert spec.cities[0].legitimacy == pytest.approx(0.8)
     # the moved troops still begin before the end; the regional blackout (10 Jan) does not

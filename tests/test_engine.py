@@ -105,6 +105,23 @@ def test_legitimacy_one_means_nobody_rebels_and_zero_police_lets_everyone_angry_
     assert int(obs["active"][-1]) == expected
 
 
+@pytest.mark.parametrize("rules", sorted(RULES))
+def test_the_arrest_rate_scales_arrests_and_one_is_epsteins_rule(rules: str) -> None:
+    world = World(rules=rules, cop_density=0.06, **SMALL)
+    state = init(world, jax.random.key(4))
+    arrests = {}
+    for rate in (1.0, 0.3, 0.0):
+        end, obs = run(state, _params(arrest_rate=rate), jax.random.key(9), world, 60)
+        arrests[rate] = int(end.arrests)
+        if rate == 1.0:  # a rate of 1 draws nothing that changes the run
+            same, obs_default = run(state, _params(), jax.random.key(9), world, 60)
+            np.testing.assert_array_equal(np.asarray(obs["active"]), obs_default["active"])
+            assert int(same.arrests) == arrests[1.0]
+    assert arrests[0.0] == 0
+    # Fewer arrests at 0.3, though not 0.3 times as many: more actives stay free to be arrested.
+    assert 0 < arrests[0.3] < arrests[1.0]
+
+
 def test_life_sentences_never_end() -> None:
     world = World(rules="netlogo", **SMALL)
     state = init(world, jax.random.key(2))

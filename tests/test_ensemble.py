@@ -18,7 +18,7 @@ from uprising.run.ensemble import draw, ensemble, load_posterior
 from uprising.run.simulate import provenance
 from uprising.scenarios.load import ScenarioError, load_scenario
 
-SMALL = {"people_per_agent": 20000}
+SMALL = {"people_per_agent": 400}
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_registry_records_and_queries_read_only(tmp_path, spec):
 def test_cli_ensemble_json_variant_and_registry(tmp_path):
     runner = CliRunner()
     reg = tmp_path / "reg.duckdb"
-    args = ["ensemble", "kazakhstan-2022", "--runs", "2", "--set", "people_per_agent=20000"]
+    args = ["ensemble", "kazakhstan-2022", "--runs", "2", "--set", "people_per_agent=400"]
     args += ["--out", str(tmp_path), "--registry", str(reg), "--json"]
     result = runner.invoke(app, [*args, "--variant", "no-csto"])
     assert result.exit_code == 0, result.output

@@ -55,6 +55,25 @@ def test_a_price_below_the_reference_adds_nothing() -> None:
     assert not back[10:].any()
 
 
+def test_a_new_price_is_felt_over_felt_hours() -> None:
+    at_once = prices.hardship([(-1.0, 60.0), (0.0, 120.0)], 100, SENSITIVITY, ADAPTATION)
+    felt = prices.hardship([(-1.0, 60.0), (0.0, 120.0)], 100, SENSITIVITY, ADAPTATION, 24.0)
+    assert felt[0] == 0.0  # the hour the price is posted, nobody has paid it yet
+    assert (np.diff(felt[:48]) > 0).all()
+    assert felt[99] == pytest.approx(at_once[99], rel=0.05)
+    # An exponential lag: with a reference that never adapts the gap stays ln 2, and after h hours
+    # a share 1 - exp(-h / 24) of it is felt.
+    steady = prices.hardship([(-1.0, 60.0), (0.0, 120.0)], 49, 1.0, 1e12, 24.0)
+    hours = np.arange(49)
+    np.testing.assert_allclose(steady, math.log(2) * -np.expm1(-hours / 24.0), rtol=1e-9)
+    # A rise spread over a year is felt as it comes: the felt gap trails the gap by about 24
+    # hours of its drift, which after the ramp ends is 0.07% an hour (2% in 24 hours).
+    ramp = [(-YEAR, 60.0), (0.0, 120.0)]
+    gradual = prices.hardship(ramp, 24, SENSITIVITY, ADAPTATION)
+    gradual_felt = prices.hardship(ramp, 24, SENSITIVITY, ADAPTATION, 24.0)
+    np.testing.assert_allclose(gradual_felt, gradual, rtol=0.02)
+
+
 def test_a_steady_price_adds_nothing() -> None:
     assert not prices.hardship([(-100.0, 80.0), (0.0, 80.0)], 10, 1.0, ADAPTATION).any()
 

@@ -21,7 +21,7 @@ from uprising.scenarios.load import ScenarioError, load_scenario
 runner = CliRunner()
 SMALL = [
     "--set",
-    "people_per_agent=20000",
+    "people_per_agent=400",
     "--set",
     "end=2022-01-11T00:00:00",  # the last event starts on 10 January; 240 hours, 10 days
     "--set",
@@ -107,7 +107,10 @@ def test_params_default_to_half_and_one_and_a_half_within_the_schema() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["kazakhstan-2022", "--params", "epstein.kk"], "unknown key 'kk'; allowed: k,"),
+        (
+            ["kazakhstan-2022", "--params", "epstein.kk"],
+            "unknown key 'kk'; allowed: arrest_rate, k,",
+        ),
         (["kazakhstan-2022", "--params", "epstein.k=3:1"], "bounds reversed"),
         (["kazakhstan-2022", "--params", "epstein.k", "--n", "6"], "power of two"),
         (["kazakhstan-2022", "--params", "end"], "not a number"),

@@ -303,7 +303,7 @@ def test_series_names_are_what_runs_record() -> None:
     world, _ = to_engine(load_scenario("epstein-run1", {"height": 8, "width": 8}))
     found = jax.eval_shape(lambda key: observe(init(world, key)), jax.random.key(0))
     assert sorted(found) == sorted(SERIES["epstein"])
-    spec = load_scenario("kazakhstan-2022", {"people_per_agent": 20000})
+    spec = load_scenario("kazakhstan-2022", {"people_per_agent": 400})
     built = compile_country(spec)
     state = country.start(init_cities(built.layout, built.police, jax.random.key(0)), built.country)
     seen = jax.eval_shape(

@@ -1,7 +1,8 @@
 """The country mechanisms do what docs/model.md (Part II) says, measured over paired seeds.
 
-Each test runs kazakhstan-2022 and one variant on the same seeds at one agent per 4,000 people
-(about 2,300 agents: every mechanism acts, a run takes seconds) and applies a one-sided sign
+Each test runs kazakhstan-2022 and one variant on the same seeds at one agent per 80 people
+(4,800 citizen agents for the 2% of residents on the grids: every mechanism acts, a run takes
+seconds) and applies a one-sided sign
 test to the paired differences at alpha = 0.01: with SEEDS = 12 pairs it rejects "no effect"
 only when at least 11 pairs (ties dropped) go the claimed way. A test that cannot detect its
 effect fails; the printed numbers show the size of each effect (run with -s).
@@ -23,7 +24,7 @@ from uprising.scenarios.load import load_scenario
 pytestmark = pytest.mark.validation
 
 SEEDS = 12
-SCALE = {"people_per_agent": 4000}
+SCALE = {"people_per_agent": 80}
 ALPHA = 0.01
 
 

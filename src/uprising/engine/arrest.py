@@ -23,6 +23,16 @@ from uprising.engine.world import World
 CHUNK = 16
 
 
+def willing(stream: Array, shape: tuple[int, ...], params: Params) -> Array:
+    """Which cops make an arrest this turn if they can: each with chance `params.arrest_rate`.
+
+    Epstein's cops always do (rate 1: every draw passes, the other draws are untouched). A lower
+    rate is police who hold back or are busy: the seed's "law enforcement seemed hesitant to
+    disperse the protest".
+    """
+    return random.uniform(stream, shape) < params.arrest_rate
+
+
 def cops_turn(
     state: State,
     world: World,

@@ -52,6 +52,8 @@ class Params:
     """Added to every citizen's hardship: a price shock, local memory, anger at killings."""
     lethality: Array
     """Share of arrests that kill (lethal force); 0 in Epstein's model."""
+    arrest_rate: Array
+    """Chance that a cop with an active in view arrests in its turn; 1 in Epstein's model."""
 
     @staticmethod
     def make(
@@ -62,6 +64,7 @@ class Params:
         max_jail: float = 30.0,
         hardship_shift: float = 0.0,
         lethality: float = 0.0,
+        arrest_rate: float = 1.0,
     ) -> Params:
         as_schedule = lambda v: v if isinstance(v, Schedule) else Schedule.constant(v)  # noqa: E731
         return Params(
@@ -72,4 +75,5 @@ class Params:
             max_jail=jnp.float32(max_jail),
             hardship_shift=jnp.float32(hardship_shift),
             lethality=jnp.float32(lethality),
+            arrest_rate=jnp.float32(arrest_rate),
         )

@@ -13,9 +13,9 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from uprising.engine import arrest, partition, police, random
 from uprising.engine import counts as counts_rule
 from uprising.engine import jail as jail_rule
-from uprising.engine import partition, police, random
 from uprising.engine.activation import citizens_turn
 from uprising.engine.arrest import cops_turn
 from uprising.engine.movement import move_group
@@ -83,6 +83,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
             sees = pos >= 0
             if counts_show_cops_view:  # a cop with no active in view has nothing to do
                 sees = sees & (counts[jnp.maximum(pos, 0)] >= ACTIVE_UNIT)
+            sees = sees & arrest.willing(random.fold(g_stream, 2), sees.shape, params)
             state, a_cells, a_delta = cops_turn(
                 state, world, cop_slots, sees, params, random.fold(g_stream, 1)
             )

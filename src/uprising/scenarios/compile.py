@@ -44,6 +44,12 @@ def _agents(people: float, per_agent: int) -> float:
     return people / per_agent
 
 
+def _force_factor(scenario: CountryScenario) -> float:
+    """Cop agents per officer (or soldier) times people_per_agent: the visible presence, on the
+    share of the city that is on the grid."""
+    return scenario.epstein.police_visibility * scenario.street_share
+
+
 def event_enabled(scenario: CountryScenario, event: Event) -> bool:
     """Whether an event acts: its kind's mechanism is switched on in the scenario."""
     m = scenario.mechanisms
@@ -79,7 +85,7 @@ def _events(scenario: CountryScenario, cal: Calendar, names: list[str]) -> event
         delay = e.trigger.delay_hours if e.trigger is not None else 0.0
         value = 1.0 if e.kind == "lethal_force" else e.value
         kind = events_rule.KINDS.index(e.kind)
-        count = _agents(e.count * scenario.epstein.police_visibility, scenario.people_per_agent)
+        count = _agents(e.count * _force_factor(scenario), scenario.people_per_agent)
         rows.append((kind, start, length, trigger, delay, weights, source, value, count))
     if not rows:  # no events: one that never starts keeps the arrays' shapes
         zeros = np.zeros(len(names))
@@ -98,6 +104,7 @@ def _hardship(scenario: CountryScenario, cal: Calendar) -> np.ndarray:
                 cal.hours,
                 m.prices.sensitivity[region],
                 adaptation,
+                m.prices.felt_hours,
             )
             for region, points in m.prices.schedules.items()
         }
@@ -113,9 +120,8 @@ def compile_country(scenario: CountryScenario) -> Compiled:
     cal = Calendar(s.start, s.end)
     names = [c.name for c in s.cities]
     per = s.people_per_agent
-    citizens = [max(1, round(c.population / per)) for c in s.cities]
-    visible = s.epstein.police_visibility
-    police = [round(_agents(c.police * visible, per)) for c in s.cities]
+    citizens = [max(1, round(c.population * s.street_share / per)) for c in s.cities]
+    police = [round(_agents(c.police * _force_factor(s), per)) for c in s.cities]
     events = _events(s, cal, names)
     inflow = (np.asarray(events.count)[:, None] * np.asarray(events.cities)).sum(axis=0)
     cop_slots = int(max(p + math.ceil(i) for p, i in zip(police, inflow, strict=True)))
@@ -173,6 +179,8 @@ def compile_country(scenario: CountryScenario) -> Compiled:
         news_effect=_f32(m.news.effect if m.news.enabled else 0.0),
         k=_f32(s.epstein.k),
         threshold=_f32(s.epstein.threshold),
+        arrest_rate=_f32(s.epstein.arrest_rate),
+        emergency_arrest_rate=_f32(m.levers.emergency_arrest_rate),
         max_jail=_f32(s.epstein.max_jail_hours),
         per_arrest=_f32(m.legitimacy.per_arrest if m.legitimacy.enabled else 0.0),
         per_death=_f32(m.legitimacy.per_death if m.legitimacy.enabled else 0.0),

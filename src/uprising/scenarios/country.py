@@ -57,6 +57,12 @@ class EpsteinSpec(Strict):
         gt=0.0,
         description="cop agents per officer per people_per_agent: the visible coercive presence",
     )
+    arrest_rate: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="chance that a cop agent with an active in view arrests in an hour",
+    )
 
 
 class Switch(Strict):
@@ -65,6 +71,7 @@ class Switch(Strict):
 
 class Prices(Switch):
     adaptation_days: float = Field(60.0, gt=0.0, description="how fast a price feels normal")
+    felt_hours: float = Field(0.0, ge=0.0, description="how long a new price takes to be felt")
     sensitivity: dict[str, float] = Field(description="hardship per unit ln(price/reference)")
     schedules: dict[str, list[tuple[datetime, float]]] = Field(
         description="per price region: [[time, price], ...], times may precede the calendar"
@@ -126,15 +133,31 @@ class Seizure(Switch):
     min_share: float = Field(0.2, ge=0.0, le=1.0, description="of the centre's cells active")
 
 
+class Levers(Switch):
+    emergency_arrest_rate: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="epstein.arrest_rate while a state of emergency is in force",
+    )
+
+
+class Participation(Switch):
+    share: float = Field(
+        1.0, gt=0.0, le=1.0, description="residents who may take to the streets: the grid's people"
+    )
+
+
 class Mechanisms(Strict):
     prices: Prices
+    participation: Participation = Participation()
     legitimacy: Legitimacy = Legitimacy()
     memory: Switch = Switch()
     news: News = News()
     blackout: Switch = Switch()
     networks: Networks = Networks()
     defection: Defection = Defection()
-    levers: Switch = Field(Switch(), description="concession, resignation, emergency, transfers")
+    levers: Levers = Field(Levers(), description="concession, resignation, emergency, transfers")
     lethal_force: LethalForce = LethalForce()
     troops: Switch = Switch()
     seizure: Seizure = Seizure()
@@ -253,7 +276,7 @@ class CountryScenario(Strict):
         return self
 
     def _check_memory(self) -> None:
-        largest = max(c.population for c in self.cities) / self.people_per_agent
+        largest = max(c.population for c in self.cities) * self.street_share / self.people_per_agent
         cells = largest / self.grid.citizen_density * CELLS_PER_CITY_MARGIN * len(self.cities)
         need, have = cells * BYTES_PER_CELL, memory_bytes()
         if need > have:
@@ -263,6 +286,12 @@ class CountryScenario(Strict):
                 f" for {len(self.cities)} cities; this machine has {have / 2**30:.1f} GiB;"
                 f" allowed: people_per_agent >= {smallest}"
             )
+
+    @property
+    def street_share(self) -> float:
+        """The share of residents, police and troops on the cities' grids (participation)."""
+        p = self.mechanisms.participation
+        return p.share if p.enabled else 1.0
 
     def variant(self, name: str) -> CountryScenario:
         """The scenario with variant `name` merged over it (its own variants dropped)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,33 @@ def builtin_names() -> list[str]:
     )
 
 
-def describe_errors(error: ValidationError) -> str:
-    """One line per problem: the dotted key, what is wrong, and what was given."""
+Location = list[int | str]
+
+
+def describe_errors(
+    error: ValidationError,
+    known_keys: Callable[[Location], tuple[Location, Iterable[str]]] | None = None,
+    top_level: str = "(top level)",
+) -> str:
+    """One line per problem: the dotted key, what is wrong, and what was given.
+
+    `known_keys`, given an error's location, returns the location to show and the keys allowed
+    there, which an unknown key then lists. A problem with no key is shown under `top_level`, or
+    bare where that is "".
+    """
     lines = []
     for e in error.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        shown = e["type"] != "missing" and not isinstance(e.get("input"), dict)
-        got = f" (got {json.dumps(e.get('input'), default=str)})" if shown else ""
-        lines.append(f"  {key}: {e['msg'].removeprefix('Value error, ')}{got}")
+        loc: Location = list(e["loc"])
+        allowed = None
+        if known_keys is not None:
+            loc, allowed = known_keys(loc)
+        key = ".".join(str(p) for p in loc) or top_level
+        message = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden" and allowed is not None:
+            message = f"unknown key; allowed: {', '.join(allowed)}"
+        elif e["type"] != "missing" and not isinstance(e.get("input"), dict):
+            message += f" (got {json.dumps(e.get('input'), default=str)})"
+        lines.append(f"  {key}: {message}" if key else f"  {message}")
     return "\n".join(lines)
 
 

@@ -26,6 +26,7 @@ import itertools
 import json
 import math
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -47,7 +48,13 @@ from pydantic import (
 from uprising.analysis import metrics as metric_names
 from uprising.run.api import length
 from uprising.scenarios.country import CountryScenario
-from uprising.scenarios.load import AnyScenario, ScenarioError, load_scenario
+from uprising.scenarios.load import (
+    AnyScenario,
+    Location,
+    ScenarioError,
+    describe_errors,
+    load_scenario,
+)
 
 SERIES = {
     "epstein": ("quiet", "active", "jailed", "dead", "cops"),
@@ -257,22 +264,13 @@ class Sweep(Strict):
         return out
 
 
-def _describe(error: ValidationError) -> str:
-    """One line per problem: the dotted key, what is wrong, what was given or is allowed."""
-    lines = []
-    for e in error.errors():
-        loc = list(e["loc"])
-        model: type[BaseModel] = Sweep
-        if loc[:1] == ["parameters"] and len(loc) > 2 and loc[2] in (*SHAPES, "list"):
-            model = SHAPES.get(str(loc.pop(2)), Sweep)
-        key = ".".join(str(p) for p in loc)
-        message = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            message = f"unknown key; allowed: {', '.join(model.model_fields)}"
-        elif e["type"] != "missing" and not isinstance(e.get("input"), dict):
-            message += f" (got {json.dumps(e.get('input'), default=str)})"
-        lines.append(f"  {key}: {message}" if key else f"  {message}")
-    return "\n".join(lines)
+def _known_keys(loc: Location) -> tuple[Location, Iterable[str]]:
+    """The keys allowed where an error is: a parameter's by its shape (the tag that pydantic
+    puts in the location, dropped), else the sweep's own."""
+    model: type[BaseModel] = Sweep
+    if loc[:1] == ["parameters"] and len(loc) > 2 and loc[2] in (*SHAPES, "list"):
+        model = SHAPES.get(str(loc.pop(2)), Sweep)
+    return loc, model.model_fields
 
 
 def read_sweep(text: str, origin: str) -> Sweep:
@@ -283,7 +281,8 @@ def read_sweep(text: str, origin: str) -> Sweep:
     try:
         return Sweep.model_validate(data)
     except ValidationError as e:
-        raise SweepError(f"{origin} is not a valid sweep:\n{_describe(e)}") from None
+        message = describe_errors(e, _known_keys, top_level="")
+        raise SweepError(f"{origin} is not a valid sweep:\n{message}") from None
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ class Country:
     news_effect: Array
     k: Array
     threshold: Array
+    arrest_rate: Array
+    emergency_arrest_rate: Array  # while a state of emergency is in force
     max_jail: Array
     per_arrest: Array
     per_death: Array
@@ -127,6 +129,9 @@ def _engine_params(state: CountryState, country: Country, levers: events_rule.Le
         max_jail=jnp.full(n, country.max_jail),
         hardship_shift=country.hardship[state.hour] + state.anger,
         lethality=country.kill_share * levers.lethal,
+        arrest_rate=jnp.where(
+            levers.emergency > 0, country.emergency_arrest_rate, country.arrest_rate
+        ),
     )
 
 

@@ -6,7 +6,8 @@ Kinds and what they do while they last:
 
 - blackout: cuts the online channel by `value` (0..1) in its cities;
 - concession, resignation: raise legitimacy by `value` in their cities, once, as they begin;
-- emergency (state of emergency and curfew): multiplies k by 1 + `value`;
+- emergency (state of emergency and curfew): multiplies k by 1 + `value`, and the police arrest
+  at the levers' `emergency_arrest_rate`;
 - lethal_force: arrests kill with the lethal-force mechanism's probability;
 - troops: `count` foreign troops, split between its cities, on the grid; they never defect;
 - transfer: `count` police moved from `source` to its cities.

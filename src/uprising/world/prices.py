@@ -5,6 +5,7 @@ The seed: "the price for the liquefied gas ... unexpectedly doubled. This enrage
 are used to, which adapts with time constant `adaptation` (hours): the hardship a price adds is
 `sensitivity * max(0, ln(price / reference))`. A doubling overnight adds sensitivity * ln 2; the
 same doubling spread over a year adds little at any moment (Epstein's "salami tactics").
+A new price is felt over `felt` hours (a lag: people meet it as they next buy fuel), not at once.
 """
 
 from __future__ import annotations
@@ -12,14 +13,21 @@ from __future__ import annotations
 import numpy as np
 
 
+def follow(series: np.ndarray, hours: float) -> np.ndarray:
+    """`series` followed with an exponential lag of time constant `hours`, from its first value.
+
+    Exact for hourly steps: the follower never overshoots what it follows."""
+    out = np.empty_like(series)
+    out[0] = series[0]
+    rate = -np.expm1(-1.0 / hours)
+    for h in range(1, len(series)):
+        out[h] = out[h - 1] + rate * (series[h - 1] - out[h - 1])
+    return out
+
+
 def reference_gap(price: np.ndarray, adaptation: float) -> np.ndarray:
     """ln(price / reference) where it is positive, hour by hour (first axis), price > 0."""
-    reference = np.empty_like(price)
-    reference[0] = price[0]
-    rate = -np.expm1(-1.0 / adaptation)  # exact for an hour: never overshoots the price
-    for h in range(1, len(price)):
-        reference[h] = reference[h - 1] + rate * (price[h - 1] - reference[h - 1])
-    return np.maximum(np.log(price / reference), 0.0)
+    return np.maximum(np.log(price / follow(price, adaptation)), 0.0)
 
 
 def hourly(points: list[tuple[float, float]], first: int, last: int) -> np.ndarray:
@@ -30,7 +38,11 @@ def hourly(points: list[tuple[float, float]], first: int, last: int) -> np.ndarr
 
 
 def hardship(
-    points: list[tuple[float, float]], hours: int, sensitivity: float, adaptation: float
+    points: list[tuple[float, float]],
+    hours: int,
+    sensitivity: float,
+    adaptation: float,
+    felt: float = 0.0,
 ) -> np.ndarray:
     """The hardship a region's price adds in each of the run's hours.
 
@@ -38,4 +50,6 @@ def hardship(
     """
     first = min(0, int(np.floor(points[0][0])))
     gap = reference_gap(hourly(points, first, hours), adaptation)
+    if felt > 0:  # people meet the new price as they next buy fuel
+        gap = follow(gap, felt)
     return sensitivity * gap[-first:]

@@ -41,9 +41,9 @@ class RequestError(ValueError):
 class Limits:
     """What one request may ask for."""
 
-    min_people_per_agent: int = 1000
+    min_people_per_agent: int = 10
     max_people_per_agent: int = 200_000
-    default_people_per_agent: int = 10_000
+    default_people_per_agent: int = 200
     max_runs: int = 20
     default_runs: int = 6
     max_agent_runs: int = 30_000
@@ -314,6 +314,21 @@ def levers(spec: CountryScenario) -> list[Lever]:
     )
     out.append(
         Lever(
+            "arrest_rate",
+            "Police arrest rate (before an emergency)",
+            "Force",
+            "number",
+            spec.epstein.arrest_rate,
+            ("epstein.arrest_rate",),
+            "Chance that an officer who could arrest does so in an hour; lower: police hold back."
+            " Under a state of emergency the scenario's emergency rate applies.",
+            0.0,
+            1.0,
+            0.05,
+        )
+    )
+    out.append(
+        Lever(
             "lethal_force",
             "Lethal force",
             "Force",
@@ -471,6 +486,7 @@ def _overrides(spec: CountryScenario, moved: dict[str, Any]) -> dict[str, Any]:
         ("troops", "mechanisms.troops.enabled"),
         ("lethal_force", "mechanisms.lethal_force.enabled"),
         ("networks_share", "mechanisms.networks.share"),
+        ("arrest_rate", "epstein.arrest_rate"),
     ):
         if name in moved:
             out[key] = moved[name]
@@ -521,7 +537,7 @@ def build(request: Any, limits: Limits) -> Built:
         limits.max_people_per_agent,
     )
     runs = _integer(request, "runs", limits.default_runs, 1, limits.max_runs)
-    agents = math.ceil(sum(c.population for c in spec.cities) / per)
+    agents = math.ceil(sum(c.population for c in spec.cities) * spec.street_share / per)
     if runs * agents > limits.max_agent_runs:
         most = max(limits.max_agent_runs // agents, 0)
         raise RequestError(
