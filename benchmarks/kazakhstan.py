@@ -17,7 +17,7 @@ benchmarks/results/kazakhstan-<backend>.json, after every measurement.
 
 Every resident is put on the grids (participation off, docs/model.md II.7.14), so one agent per
 person is the whole 19 million, as the targets say, and the figures compare with earlier ones;
-the scenario itself puts 2% of them on its grids (384,000 agents at one per person).
+the scenario itself puts 2% of them on its grids (186,000 agents at one per person).
 """
 
 from __future__ import annotations

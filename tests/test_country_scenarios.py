@@ -449,7 +449,7 @@ def _neutral(name: str, scenario: CountryScenario, on: Compiled, off: Compiled) 
         assert float(c_on.held_ratio) == 3.0
         assert math.isinf(float(c_off.held_ratio))
     elif name == "lethal_force":
-        assert float(c_on.kill_share) == pytest.approx(0.05)
+        assert float(c_on.kill_share) == pytest.approx(0.02)
         assert float(c_off.kill_share) == 0.0
         assert not _kinds_never_start(on, ("lethal_force",)).any()
         assert _kinds_never_start(off, ("lethal_force",)).all()
