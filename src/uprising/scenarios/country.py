@@ -58,10 +58,7 @@ class EpsteinSpec(Strict):
         description="cop agents per officer per people_per_agent: the visible coercive presence",
     )
     arrest_rate: float = Field(
-        1.0,
-        ge=0.0,
-        le=1.0,
-        description="chance that a cop agent with an active in view arrests in an hour",
+        1.0, ge=0.0, le=1.0, description="chance a cop agent with an active in view arrests an hour"
     )
 
 
@@ -135,10 +132,7 @@ class Seizure(Switch):
 
 class Levers(Switch):
     emergency_arrest_rate: float = Field(
-        1.0,
-        ge=0.0,
-        le=1.0,
-        description="epstein.arrest_rate while a state of emergency is in force",
+        1.0, ge=0.0, le=1.0, description="epstein.arrest_rate while an emergency is in force"
     )
 
 
