@@ -10,6 +10,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax import Array
 
+from uprising.engine import counts as counts_rule
 from uprising.engine.neighbourhood import ACTIVE_UNIT, LOW_MASK
 from uprising.engine.params import Params
 from uprising.engine.rules import Rounding
@@ -60,7 +61,7 @@ def citizens_turn(
     free = on_grid & (jail == 0)
     here = state.kind[safe]
     was_active = here == ACTIVE
-    packed = counts[safe]
+    packed = counts_rule.at(counts, safe, world)
     cops = packed & LOW_MASK
     actives = 1 + (packed >> 16)
     if not rules.counts_self_twice:

@@ -18,7 +18,14 @@ import numpy as np
 from jax import Array
 
 from uprising.engine import random
-from uprising.engine.neighbourhood import ACTIVE_UNIT, wrap_cells
+from uprising.engine.neighbourhood import (
+    ACTIVE_UNIT,
+    flat_offsets,
+    grid_index,
+    padded_index,
+    radius,
+    torus_padded,
+)
 from uprising.engine.state import ACTIVE, COP, EMPTY, QUIET, State
 from uprising.engine.world import World
 
@@ -32,15 +39,19 @@ def _first_empty(
 ) -> tuple[Array, Array]:
     """The first empty cell among random tries around each position, and whether there was one.
 
-    Returning citizens try their own cell first.
+    Returning citizens try their own cell first. The tries look at a copy of the grid padded
+    with the vision radius (`neighbourhood.torus_padded`): a try is then one addition, with no
+    wrapping round the torus (three times cheaper, and this is the hottest loop of a step).
     """
     cit_dy, cit_dx = world.vision_shape("citizen", centre=False)
     cop_dy, cop_dx = world.vision_shape("cop", centre=False)
-    # Both visions' offsets in one table, both offsets of a cell in one entry. The barrier keeps
-    # the table an array: as a constant, the compiler may expand the lookup into a chain of
-    # selects, one per cell of the shape.
-    packed = np.concatenate([cit_dy * 65536 + cit_dx, cop_dy * 65536 + cop_dx])
-    table = jax.lax.optimization_barrier(jnp.asarray(packed))
+    margin = radius(max(world.citizen_vision, world.cop_vision))
+    # Both visions' offsets in one table. The barrier keeps the table an array: as a constant,
+    # the compiler may expand the lookup into a chain of selects, one per cell of the shape.
+    offsets = np.concatenate(
+        [flat_offsets(cit_dy, cit_dx, world, margin), flat_offsets(cop_dy, cop_dx, world, margin)]
+    )
+    table = jax.lax.optimization_barrier(jnp.asarray(offsets))
     size = jnp.where(is_citizen, len(cit_dy), len(cop_dy))[:, None]
     base = jnp.where(is_citizen, 0, len(cit_dy))[:, None]
     # One 32-bit hash gives two tries, 16 random bits each (shapes hold far fewer cells).
@@ -48,17 +59,16 @@ def _first_empty(
         [0, 16], jnp.uint32
     )
     u = (halves & 0xFFFF).reshape(pos.shape[0], MOVE_TRIES).astype(jnp.int32)
-    pick = table[base + ((u * size) >> 16)] + 32768
-    here = jnp.maximum(pos, 0)[:, None]
+    here = padded_index(jnp.maximum(pos, 0), world, margin)[:, None]
     slot = jnp.arange(MOVE_TRIES, dtype=jnp.int32)
     stay = back[:, None] & (slot == 0)
-    tries = jnp.where(stay, here, wrap_cells(here, pick >> 16, (pick & 0xFFFF) - 32768, world))
+    tries = jnp.where(stay, here, here + table[base + ((u * size) >> 16)])
     # Materialised once: left to fusion, the hashing would be redone by every consumer.
     tries = jax.lax.optimization_barrier(tries)
-    usable = state.kind[tries] == EMPTY
+    usable = torus_padded(state.kind, world, margin)[tries] == EMPTY
     first = jnp.min(jnp.where(usable, slot, MOVE_TRIES), axis=1)
     target = jnp.sum(jnp.where(slot == first[:, None], tries, 0), axis=1)
-    return target, first < MOVE_TRIES
+    return grid_index(target, world, margin), first < MOVE_TRIES
 
 
 def move_group(

@@ -3,7 +3,8 @@
 Counting is the hot loop of the model. A shape is stored as one horizontal span per row, so the
 count around every cell at once is a row prefix sum plus one slice per row of the shape
 (about 2r + 1 + distinct widths additions per cell, whatever the number of cells in the shape).
-Between full counts, a handful of changed cells are added back as stencils.
+Between full counts, a handful of changed cells are added back as stencils, on a layout of the
+grid with margins (`padded_index`) where the cells around an entry are fixed offsets from it.
 """
 
 from __future__ import annotations
@@ -57,19 +58,47 @@ def offsets(vision: float, shape: str, centre: bool) -> tuple[np.ndarray, np.nda
     return np.asarray(dys, np.int32), np.asarray(dxs, np.int32)
 
 
-def wrap_cells(pos: Array, dy: Array, dx: Array, world: World) -> Array:
-    """Flat index of the cell (dy, dx) away from each flat position, on the torus (|d| < side)."""
+def padded_index(cells: Array, world: World, margin: int) -> Array:
+    """Entry of grid cells in the grid laid out with `margin` extra cells on every side.
+
+    On such a layout the cells around an entry are the entry plus fixed offsets (`flat_offsets`),
+    with no wrapping round the torus, which costs several operations per cell.
+    """
+    y = jax.lax.div(cells, world.width)  # cells are not negative: plain division will do
+    x = jax.lax.rem(cells, world.width)
+    return (y + margin) * (world.width + 2 * margin) + x + margin
+
+
+def grid_index(entries: Array, world: World, margin: int) -> Array:
+    """The grid cell of entries of the padded layout (inverse of `padded_index`, on the torus)."""
+    wp = world.width + 2 * margin
+    return _on_torus(jax.lax.div(entries, wp) - margin, jax.lax.rem(entries, wp) - margin, world)
+
+
+def _on_torus(y: Array, x: Array, world: World) -> Array:
+    """Flat cell of row y and column x, each at most one side away from the grid."""
     h, w = world.height, world.width
-    y = jax.lax.div(pos, w) + dy  # positions are not negative: plain division will do
-    x = jax.lax.rem(pos, w) + dx
     y = jnp.where(y < 0, y + h, jnp.where(y >= h, y - h, y))
     x = jnp.where(x < 0, x + w, jnp.where(x >= w, x - w, x))
     return y * w + x
 
 
+def flat_offsets(dy: np.ndarray, dx: np.ndarray, world: World, margin: int) -> np.ndarray:
+    """Offsets (dy, dx) as steps between entries of the padded layout."""
+    return (dy * (world.width + 2 * margin) + dx).astype(np.int32)
+
+
+def torus_padded(cells: Array, world: World, margin: int) -> Array:
+    """A copy of a per-cell array in the padded layout, the margins filled from across the torus."""
+    grid = cells.reshape(world.height, world.width)
+    return jnp.pad(grid, margin, mode="wrap").reshape(-1)
+
+
 def cells_around(pos: Array, dy: np.ndarray, dx: np.ndarray, world: World) -> Array:
     """Flat indices of the cells at the given offsets around each flat position: (n, len(dy))."""
-    return wrap_cells(pos[:, None], jnp.asarray(dy)[None, :], jnp.asarray(dx)[None, :], world)
+    y = jax.lax.div(pos, world.width)[:, None] + jnp.asarray(dy)[None, :]
+    x = jax.lax.rem(pos, world.width)[:, None] + jnp.asarray(dx)[None, :]
+    return _on_torus(y, x, world)
 
 
 def _wrap(a: Array, r: int, axis: int) -> Array:

@@ -60,15 +60,11 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
             )
             n = cit_slots.shape[0]  # citizens' changes are sparse (actives), cops' dense
             counts = counts_rule.update(
-                counts, state.kind, world, cells[:n].reshape(-1), deltas[:n].reshape(-1)
-            )
-            counts = counts_rule.update(
                 counts,
                 state.kind,
                 world,
-                cells[n:].reshape(-1),
-                deltas[n:].reshape(-1),
-                chunk=DENSE_CHUNK,
+                (cells[:n].reshape(-1), deltas[:n].reshape(-1), counts_rule.CHUNK),
+                (cells[n:].reshape(-1), deltas[n:].reshape(-1), DENSE_CHUNK),
             )
             return state, counts, claims
 
@@ -77,17 +73,21 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
         state, c_cells, c_delta = citizens_turn(
             state, world, counts, cit_slots, cit_valid, legitimacy, params
         )
-        counts = counts_rule.update(counts, state.kind, world, c_cells, c_delta)
+        counts = counts_rule.update(
+            counts, state.kind, world, (c_cells, c_delta, counts_rule.CHUNK)
+        )
         if n_cop:
             pos = jnp.where(cop_valid, state.pos[cop_slots], -1)
             sees = pos >= 0
             if counts_show_cops_view:  # a cop with no active in view has nothing to do
-                sees = sees & (counts[jnp.maximum(pos, 0)] >= ACTIVE_UNIT)
+                sees = sees & (counts_rule.at(counts, jnp.maximum(pos, 0), world) >= ACTIVE_UNIT)
             sees = sees & arrest.willing(random.fold(g_stream, 2), sees.shape, params)
             state, a_cells, a_delta = cops_turn(
                 state, world, cop_slots, sees, params, random.fold(g_stream, 1)
             )
-            counts = counts_rule.update(counts, state.kind, world, a_cells, a_delta)
+            counts = counts_rule.update(
+                counts, state.kind, world, (a_cells, a_delta, counts_rule.CHUNK)
+            )
         if not rules.move_first:
             state, counts, claims = moving(state, counts, claims)
         return state, counts, claims
