@@ -7,7 +7,7 @@ the grid. When a group changes more cells than a full count would cost, the grid
 counted again.
 
 The counts live on the grid with a margin of the vision radius on every side, so a stencil is its
-centre plus fixed offsets and never wraps round the torus (the wrapping was most of its cost). A
+centre plus fixed offsets and never wraps round the torus (several operations per cell). A
 stencil that runs over an edge lands in the margin; the count of a cell near an edge is its own
 entry plus those of its images in the margins (`at`).
 """
@@ -127,6 +127,8 @@ def update(counts: Array, kind: Array, world: World, *changes: Change) -> Array:
             counts = add_chunks(counts, *plan)
         return counts
 
-    stencil_cost = sum(p[2].sum() * p[1].shape[1] for p in plans) * mask.size * SCATTER_COST
+    # In floats: on the largest grids the cost of a dense change list overflows 32-bit integers.
+    windows_added = sum(p[2].sum(dtype=jnp.float32) * p[1].shape[1] for p in plans)
+    stencil_cost = windows_added * mask.size * SCATTER_COST
     full_cost = 2 * len(world.citizen_widths()) * world.cells
     return jax.lax.cond(stencil_cost > full_cost, lambda c: full(kind, world), incremental, counts)
