@@ -30,7 +30,9 @@ from uprising.engine.world import World
 
 CHUNK = 16
 SCATTER_COST = 4
-"""A window cell added by scatter costs about as much as this many cells of a full count (CPU)."""
+"""A window cell added by scatter costs about as much as this many cells of a full count (CPU):
+half the 8 measured for single-cell stencils, as the windows of a vision 7 diamond hold twice its
+cells and cost about the same (not re-measured on its own; any value gives exact counts)."""
 
 
 def _margin(world: World) -> tuple[int, int]:
