@@ -21,6 +21,7 @@ from jax import Array
 
 from uprising.engine.neighbourhood import (
     ACTIVE_UNIT,
+    flat_offsets,
     padded_index,
     radius,
     window_sums,
@@ -67,10 +68,10 @@ def at(counts: Array, cells: Array, world: World) -> Array:
 def _row_windows(world: World) -> tuple[np.ndarray, np.ndarray]:
     """The citizen shape as one window per row: each window's start (relative to the centre's
     entry) and a 0/1 mask of the shape's cells in it, all windows as wide as the widest row."""
-    r, wp = _margin(world)
+    r, _ = _margin(world)
     widths = np.asarray(world.citizen_widths())
     widest = int(widths.max())
-    starts = (np.arange(-r, r + 1) * wp - widest).astype(np.int32)
+    starts = flat_offsets(np.arange(-r, r + 1), np.asarray(-widest), world, r)
     columns = np.arange(2 * widest + 1) - widest
     return starts, (np.abs(columns)[None, :] <= widths[:, None]).astype(np.int32)
 
