@@ -79,6 +79,17 @@ def test_mechanisms_switch_off() -> None:
     assert (no_troops["troops"].values == 0).all()
 
 
+def test_a_variant_is_paired_with_its_base_seed_for_seed(base) -> None:
+    """Removed events are switched off, not deleted, so the runs share every random number and
+    part only once the variant changes something: no-csto follows the base hour for hour until
+    the troops land (removing the events changed the cop slots and parted the runs at once)."""
+    no_troops = _run("no-csto")
+    landing = int((datetime(2022, 1, 6, 12) - datetime(2022, 1, 1)).total_seconds() // 3600)
+    for name in ("active", "jailed", "police", "legitimacy"):
+        np.testing.assert_array_equal(no_troops[name].values[:landing], base[name].values[:landing])
+    assert not np.array_equal(no_troops["police"].values, base["police"].values)
+
+
 def test_cli_run_and_compare_print_one_json_object(tmp_path) -> None:
     runner = CliRunner()
     sets = ["--set", "people_per_agent=400", "--set", "end=2022-01-11T00:00:00"]
@@ -100,6 +111,9 @@ def test_cli_run_and_compare_print_one_json_object(tmp_path) -> None:
     assert set(block["targets"]) >= {"mangystau_first", "capital_holds", "suppressed_by_jan_11"}
     assert 0.0 <= block["score"]["mean"] <= 1.0
     assert "kazakhstan-2022/no-csto" in report["results"]
+    assert report["paired"]["pairs"] == 2
+    # The national peak comes before the troops land: paired runs share it exactly.
+    assert report["paired"]["sizes"]["peak_participants"]["tied"] == 2
 
 
 def test_cli_refuses_bad_input_before_work() -> None:

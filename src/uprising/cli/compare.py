@@ -38,6 +38,7 @@ def compare_command(
 ) -> None:
     """Simulated against observed: per city, nationally, calibration targets, one score."""
     from uprising.analysis.compare import compare, ensemble
+    from uprising.analysis.paired import paired
     from uprising.run.country import simulate_country
     from uprising.run.simulate import package_version
     from uprising.scenarios.observed import ObservedError, load_observed
@@ -56,6 +57,7 @@ def compare_command(
         return
     results: dict[str, Any] = {}
     files: dict[str, str] = {}
+    runs_of: list[list[dict[str, Any]]] = []
     for spec in specs:
         assert isinstance(spec, CountryScenario)
         hours = int((spec.end - spec.start).total_seconds() // 3600)
@@ -78,6 +80,7 @@ def compare_command(
                         }
                     )
         results[spec.name] = {"scenario_hash": spec.digest(), **ensemble(per_run)}
+        runs_of.append(per_run)
     report: dict[str, Any] = {
         "scenario": specs[0].name,
         "variant": variant,
@@ -86,6 +89,8 @@ def compare_command(
         "people_per_agent": specs[0].people_per_agent,
         "version": package_version(),
         "results": results,
+        # Seed for seed, the variant shares the base's random numbers: the change alone.
+        "paired": paired(*runs_of) if variant is not None else None,
         "files": files,
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -131,4 +136,41 @@ def _print_compare(report: dict[str, Any]) -> None:
             f"{row['seized']:.2f}",
         )
     console.print(cities)
+    if report["paired"]:
+        _print_paired(report)
     print_files(report["files"])
+
+
+def _print_paired(report: dict[str, Any]) -> None:
+    """The variant against the base, seed for seed: outcomes, then sizes."""
+    block = report["paired"]
+    n = block["pairs"]
+    title = f"{report['variant']} against the base, seed for seed ({n} pairs)"
+    outcomes = Table(
+        "outcome", "base", "variant", "base only", "variant only", "p (McNemar)", title=title
+    )
+    for name, row in block["outcomes"].items():
+        outcomes.add_row(
+            name,
+            f"{row['base']} of {n}",
+            f"{row['variant']} of {n}",
+            str(row["only_base"]),
+            str(row["only_variant"]),
+            f"{row['p_value']:.2g}",
+        )
+    sizes = Table("variant - base", "median", "95% CI", "up", "down", "tied", "p (sign)")
+    for key, row in block["sizes"].items():
+        sizes.add_row(
+            key,
+            f"{row['median_difference']:+,.0f}",
+            "n/a (< 6 pairs)"
+            if row["low"] is None
+            else f"{row['low']:+,.0f} .. {row['high']:+,.0f}",
+            str(row["rose"]),
+            str(row["fell"]),
+            str(row["tied"]),
+            f"{row['p_value']:.2g}",
+        )
+    console = Console()
+    console.print(outcomes)
+    console.print(sizes)

@@ -51,9 +51,9 @@ def _force_factor(scenario: CountryScenario) -> float:
 
 
 def event_enabled(scenario: CountryScenario, event: Event) -> bool:
-    """Whether an event acts: its kind's mechanism is switched on in the scenario."""
+    """Whether an event acts: it is switched on, and so is its kind's mechanism."""
     m = scenario.mechanisms
-    return {
+    return event.enabled and {
         "blackout": m.blackout.enabled,
         "lethal_force": m.lethal_force.enabled,
         "troops": m.troops.enabled,
@@ -123,6 +123,8 @@ def compile_country(scenario: CountryScenario) -> Compiled:
     citizens = [max(1, round(c.population * s.street_share / per)) for c in s.cities]
     police = [round(_agents(c.police * _force_factor(s), per)) for c in s.cities]
     events = _events(s, cal, names)
+    # Switched-off events keep their slots: a variant then has its base's shapes and, seed for
+    # seed, its random numbers (paired runs).
     inflow = (np.asarray(events.count)[:, None] * np.asarray(events.cities)).sum(axis=0)
     cop_slots = int(max(p + math.ceil(i) for p, i in zip(police, inflow, strict=True)))
     margin = radius(max(s.grid.citizen_vision, s.grid.cop_vision))

@@ -2,7 +2,9 @@
 
 Every mechanism of the seed has a block under `[mechanisms]` with `enabled`; a disabled one is
 neutral (its parameters set so it does nothing). Times are local datetimes within the calendar.
-Variants (`[variants.NAME]`) are partial scenarios merged over the base, plus `remove_events`.
+Variants (`[variants.NAME]`) are partial scenarios merged over the base, plus `remove_events`,
+which switches events off rather than deleting them: a variant keeps its base's array shapes, so
+the same seed gives both the same random numbers and they differ only by what the variant changes.
 """
 
 from __future__ import annotations
@@ -174,6 +176,7 @@ class Event(Strict):
     value: float = 0.0
     count: int = Field(0, ge=0, description="troops or police officers (people)")
     source: str | None = Field(None, description="city a transfer takes police from")
+    enabled: bool = Field(True, description="false: the event never starts (its slots are kept)")
     note: str = ""
 
     @model_validator(mode="after")
@@ -302,7 +305,9 @@ class CountryScenario(Strict):
                 f" allowed: {', '.join(ids)}"
             )
         data = self.model_dump()
-        data["events"] = [e for e in data["events"] if e["id"] not in removed]
+        for event in data["events"]:
+            if event["id"] in removed:
+                event["enabled"] = False
         data = merge(data, changes, f"variants.{name}")
         data["variants"] = {}
         data["name"] = f"{self.name}/{name}"

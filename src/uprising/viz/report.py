@@ -485,7 +485,8 @@ def _scenario_section(arms: list[Arm], seeds: list[int], watch: str) -> str:
             cities = f"{ev.source} → {cities}"
         size = f"{ev.count:,} people" if ev.count else (f"{ev.value:g}" if ev.value else "")
         rows.append(
-            [e(when), e(until), f"<code>{e(ev.id)}</code>", e(ev.kind), e(cities), e(size)]
+            [e(when), e(until), f"<code>{e(ev.id)}</code>"]
+            + [e(ev.kind) + ("" if ev.enabled else " <b>off</b>"), e(cities), e(size)]
             + [e(ev.note)]
         )
     out += [
