@@ -161,6 +161,39 @@ def test_batch_of_worlds_matches_single_runs() -> None:
     np.testing.assert_array_equal(np.asarray(batched["active"][1]), np.asarray(single["active"]))
 
 
+def test_worlds_of_a_batch_that_wait_for_each_other_are_single_runs() -> None:
+    """A batch loops over chunks of changes and arrests until its busiest world is done; the
+    others wait without changing anything. Worlds apart (legitimacy 0.5 against 0.8: more
+    arrest chunks against fewer) must run as they do alone, bit for bit. Counts are kept by
+    stencils only (SCATTER_COST 0), so an arrest whose record a waiting world lost (a bug once:
+    it overwrote its last chunk's) leaves the counts wrong and the run differs."""
+    world = World(40, 40, 0.7, 0.1, 7, 7, rules="mesa", substeps=2)  # 80 cops a group: 5 chunks
+    keys = jax.random.split(jax.random.key(5), 2)
+    params = [_params(legitimacy=v, max_jail=5.0) for v in (0.5, 0.8)]
+    stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *params)
+    states = init_batch(world, keys)
+    with mock.patch.object(counts_rule, "SCATTER_COST", 0):
+        jax.clear_caches()
+        end, obs = run_batch(states, stacked, keys, world, 15, batched_params=True)
+        assert int(end.arrests[0]) > int(end.arrests[1]) + 100
+        for i in range(2):
+            alone = jax.tree_util.tree_map(lambda x, i=i: x[i], states)
+            single_end, single = run(alone, params[i], keys[i], world, 15)
+            for name in ("active", "jailed"):
+                np.testing.assert_array_equal(np.asarray(obs[name][i]), np.asarray(single[name]))
+            np.testing.assert_array_equal(np.asarray(end.kind[i]), np.asarray(single_end.kind))
+    jax.clear_caches()
+
+
+def test_a_batch_decides_once_for_all_its_worlds() -> None:
+    """`any_world` is the predicate of any world of the batch, and the world's own alone."""
+    world = World(**SMALL)
+    decide = jax.vmap(world.batched("worlds").any_world, axis_name="worlds")
+    assert np.asarray(decide(jnp.asarray([False, True, False]))).all()
+    assert not np.asarray(decide(jnp.asarray([False, False]))).any()
+    assert bool(world.any_world(jnp.asarray(True))) and not world.batch_axes
+
+
 def test_per_cell_batches_pad_absent_agents() -> None:
     world = World(rules="mesa", **SMALL)
     keys = jax.random.split(jax.random.key(4), 4)

@@ -55,12 +55,20 @@ def cops_turn(
 
     def chunk(carry: tuple) -> tuple:
         pending, state, cells, deltas = carry
-        i = jnp.min(jnp.where(pending, chunk_ids, n_chunks))
-        state, c, d = _arrest(state, world, slots[i], sees[i], params, random.fold(stream, i))
-        return pending.at[i].set(False), state, cells.at[i].set(c), deltas.at[i].set(d)
+        i = jnp.min(jnp.where(pending, chunk_ids, n_chunks - 1))
+        # Not live: a world of a batch that is done and waits for the others; it arrests no one
+        # and records nothing (its last chunk's record stands).
+        live = pending[i]
+        state, c, d = _arrest(
+            state, world, slots[i], sees[i] & live, params, random.fold(stream, i)
+        )
+        at = jnp.where(live, i, n_chunks)
+        cells, deltas = cells.at[at].set(c, mode="drop"), deltas.at[at].set(d, mode="drop")
+        return pending.at[i].set(False), state, cells, deltas
 
     carry = (sees.any(axis=1), state, cells, deltas)
-    _, state, cells, deltas = jax.lax.while_loop(lambda c: c[0].any(), chunk, carry)
+    more = lambda c: world.any_world(c[0].any())  # noqa: E731
+    _, state, cells, deltas = jax.lax.while_loop(more, chunk, carry)
     return state, cells.reshape(-1), deltas.reshape(-1)
 
 

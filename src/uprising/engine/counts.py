@@ -115,15 +115,18 @@ def update(counts: Array, kind: Array, world: World, *changes: Change) -> Array:
 
         def add_chunk(carry: tuple[Array, Array]) -> tuple[Array, Array]:
             pending, counts = carry
-            i = jnp.min(jnp.where(pending, chunk_ids, pending.shape[0]))
+            i = jnp.min(jnp.where(pending, chunk_ids, pending.shape[0] - 1))
+            # A world of a batch with nothing left adds zeros while the others finish.
+            change = jnp.where(pending[i], deltas[i], 0)
             at_rows = (entries[i][:, None] + jnp.asarray(starts)[None, :])[..., None]
-            values = deltas[i][:, None, None] * jnp.asarray(mask)[None]
+            values = change[:, None, None] * jnp.asarray(mask)[None]
             counts = jax.lax.scatter_add(
                 counts, at_rows, values, windows, mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS
             )
             return pending.at[i].set(False), counts
 
-        return jax.lax.while_loop(lambda c: c[0].any(), add_chunk, (pending, counts))[1]
+        more = lambda c: world.any_world(c[0].any())  # noqa: E731
+        return jax.lax.while_loop(more, add_chunk, (pending, counts))[1]
 
     def incremental(counts: Array) -> Array:
         for plan in plans:
@@ -134,4 +137,5 @@ def update(counts: Array, kind: Array, world: World, *changes: Change) -> Array:
     windows_added = sum(p[2].sum(dtype=jnp.float32) * p[1].shape[1] for p in plans)
     stencil_cost = windows_added * mask.size * SCATTER_COST
     full_cost = 2 * len(world.citizen_widths()) * world.cells
-    return jax.lax.cond(stencil_cost > full_cost, lambda c: full(kind, world), incremental, counts)
+    recount = world.any_world(stencil_cost > full_cost)  # exact either way: only the cost differs
+    return jax.lax.cond(recount, lambda c: full(kind, world), incremental, counts)

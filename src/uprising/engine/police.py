@@ -34,7 +34,8 @@ def station(state: State, target: Array, world: World, stream: Array) -> State:
     )
     arriving = (rank < target) & (cop_pos < 0)
     deploy = partial(_deploy, world=world, stream=stream)
-    return jax.lax.cond(arriving.any(), deploy, lambda s, _: s, state, arriving)
+    # With no cop arriving, deploying changes nothing: decided once for a batch of worlds.
+    return jax.lax.cond(world.any_world(arriving.any()), deploy, lambda s, _: s, state, arriving)
 
 
 def _deploy(state: State, arriving: Array, world: World, stream: Array) -> State:

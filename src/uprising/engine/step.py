@@ -151,5 +151,6 @@ def run_batch(
     batched_params: bool = False,
 ) -> tuple[State, dict[str, Array]]:
     """`run` over a leading batch axis of states and keys (and of params if `batched_params`)."""
-    one = partial(run, world=world, steps=steps)
-    return jax.vmap(one, in_axes=(0, 0 if batched_params else None, 0))(states, params, keys)
+    one = partial(run, world=world.batched("worlds"), steps=steps)
+    in_axes = (0, 0 if batched_params else None, 0)
+    return jax.vmap(one, in_axes=in_axes, axis_name="worlds")(states, params, keys)

@@ -6,9 +6,12 @@ step as a static argument. What may vary between runs of one compiled model live
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from jax import Array
 
 from uprising.engine import neighbourhood
 from uprising.engine.rules import RULES, Rules
@@ -36,6 +39,9 @@ class World:
     rules: str = "netlogo"
     substeps: int = 32
     """Partial update: each step, agents act in this many random groups one after another."""
+    batch_axes: tuple[str, ...] = ()
+    """Names of the `vmap` axes this world is stepped under (`batched`), so that a choice of
+    how to compute can be made once for the whole batch (`any_world`)."""
     _checked: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -82,6 +88,21 @@ class World:
                 f"{self.height}x{self.width} at these densities holds up to {self.capacity():,}"
                 f" agents; allowed: at most {MAX_AGENTS:,} per world"
             )
+
+    def batched(self, axis: str) -> World:
+        """This world stepped under `jax.vmap(..., axis_name=axis)`."""
+        return replace(self, batch_axes=(*self.batch_axes, axis))
+
+    def any_world(self, pred: Array) -> Array:
+        """Whether `pred` holds in any world of the batch (in this one, unbatched).
+
+        A predicate that differs between the worlds of a batch turns `lax.cond` into a select
+        that computes both branches everywhere; one decided for the whole batch stays a branch.
+        Use it where either branch gives the same result and only the cost differs.
+        """
+        if not self.batch_axes:
+            return pred
+        return jax.lax.psum(pred.astype(jnp.int32), self.batch_axes) > 0
 
     @property
     def ruleset(self) -> Rules:

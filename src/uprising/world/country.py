@@ -144,8 +144,8 @@ def step(
     police = jnp.maximum(state.police + levers.transfer, 0.0)
     cops = jnp.clip(jnp.round(police + levers.troops), 0, country.cop_slots).astype(jnp.int32)
     keys = jax.random.split(key, country.citizens.shape[0])
-    run_city = partial(engine_step, world=world)
-    cities = jax.vmap(run_city)(state.cities, params, keys, cops=cops)
+    run_city = partial(engine_step, world=world.batched("cities"))
+    cities = jax.vmap(run_city, axis_name="cities")(state.cities, params, keys, cops=cops)
     seen = jax.vmap(observe)(cities)
     active = seen["active"].astype(jnp.float32)
 
@@ -232,6 +232,5 @@ def run_batch(
     watch: int | None = None,
 ) -> tuple[CountryState, dict[str, Array]]:
     """`run` over a leading axis of states and keys: many seeds of one country in one call."""
-    return jax.vmap(partial(run, world=world, hours=hours, watch=watch), in_axes=(0, None, 0))(
-        states, country, keys
-    )
+    one = partial(run, world=world.batched("seeds"), hours=hours, watch=watch)
+    return jax.vmap(one, in_axes=(0, None, 0), axis_name="seeds")(states, country, keys)
