@@ -8,7 +8,9 @@ Ecuador ended). In order:
 1. regime_falls: protesters hold the capital's centre for FALL_HOURS hours in a row, or at one
    hour hold the centres of cities with at least FALL_POPULATION of the population;
 2. the uprising has ended when national actives at the end are at most ENDED of their peak:
-   suppressed if anyone was killed, else settlement;
+   suppressed if anyone was killed, or if the streets were cleared by arrest (arrests after the
+   national peak at least CLEARED times the actives at the peak); else settlement (most of the
+   crowd went home without being killed or detained);
 3. otherwise prolonged.
 """
 
@@ -21,6 +23,8 @@ OUTCOMES = ("regime_falls", "suppressed", "settlement", "prolonged")
 FALL_HOURS = 24
 FALL_POPULATION = 0.5
 ENDED = 0.1
+CLEARED = 0.5
+"""Arrests after the national peak, per active at the peak, that make an end by force."""
 ONSET_SHARE = 0.02
 """A city has risen in the first hour its share of actives reaches this."""
 
@@ -44,7 +48,11 @@ def classify(ds: xr.Dataset, capital: str) -> str:
         return "regime_falls"
     national = ds["active"].values.sum(axis=1)
     if national[-1] <= ENDED * max(national.max(), 1):
-        return "suppressed" if ds["deaths"].values[-1].sum() > 0 else "settlement"
+        arrests = ds["arrests"].values.sum(axis=1)
+        peak = national.max()
+        cleared = peak > 0 and arrests[-1] - arrests[national.argmax()] >= CLEARED * peak
+        killed = ds["deaths"].values[-1].sum() > 0
+        return "suppressed" if killed or cleared else "settlement"
     return "prolonged"
 
 
