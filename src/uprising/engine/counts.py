@@ -137,5 +137,5 @@ def update(counts: Array, kind: Array, world: World, *changes: Change) -> Array:
     windows_added = sum(p[2].sum(dtype=jnp.float32) * p[1].shape[1] for p in plans)
     stencil_cost = windows_added * mask.size * SCATTER_COST
     full_cost = 2 * len(world.citizen_widths()) * world.cells
-    recount = world.any_world(stencil_cost > full_cost)  # exact either way: only the cost differs
+    recount = world.any_world(jnp.asarray(stencil_cost > full_cost))  # exact either way
     return jax.lax.cond(recount, lambda c: full(kind, world), incremental, counts)

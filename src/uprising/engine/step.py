@@ -51,7 +51,10 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
         cop_slots, cop_valid = partition.block(cop_order, n_cop, groups, g)
         cop_slots = cop_slots + n_cit
 
-        def moving(state: State, counts: Array, claims: Array) -> tuple[State, Array, Array]:
+        def moving(
+            state: State, counts: Array, claims: Array, *earlier: counts_rule.Change
+        ) -> tuple[State, Array, Array]:
+            """The group moves; `earlier`: changes not yet in the counts, added with the moves'."""
             slots = jnp.concatenate([cit_slots, cop_slots])
             valid = jnp.concatenate([cit_valid, cop_valid])
             move_stream = random.fold(g_stream, 0)
@@ -63,6 +66,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
                 counts,
                 state.kind,
                 world,
+                *earlier,
                 (cells[:n].reshape(-1), deltas[:n].reshape(-1), counts_rule.CHUNK),
                 (cells[n:].reshape(-1), deltas[n:].reshape(-1), DENSE_CHUNK),
             )
@@ -76,6 +80,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
         counts = counts_rule.update(
             counts, state.kind, world, (c_cells, c_delta, counts_rule.CHUNK)
         )
+        arrests: tuple[counts_rule.Change, ...] = ()
         if n_cop:
             pos = jnp.where(cop_valid, state.pos[cop_slots], -1)
             sees = pos >= 0
@@ -85,11 +90,11 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
             state, a_cells, a_delta = cops_turn(
                 state, world, cop_slots, sees, params, random.fold(g_stream, 1)
             )
-            counts = counts_rule.update(
-                counts, state.kind, world, (a_cells, a_delta, counts_rule.CHUNK)
-            )
-        if not rules.move_first:
-            state, counts, claims = moving(state, counts, claims)
+            arrests = ((a_cells, a_delta, counts_rule.CHUNK),)
+        if rules.move_first:
+            counts = counts_rule.update(counts, state.kind, world, *arrests)
+        else:  # moves read the grid, not the counts: the arrests' changes go in with theirs
+            state, counts, claims = moving(state, counts, claims, *arrests)
         return state, counts, claims
 
     counts = counts_rule.full(state.kind, world)
