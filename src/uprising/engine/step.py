@@ -44,17 +44,19 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
     t = state.t.astype(jnp.float32)
     legitimacy = params.legitimacy(jnp.float32(0) if rules.grievance_fixed else t)
 
-    def group(g: Array, carry: tuple[State, Array, Array]) -> tuple[State, Array, Array]:
-        state, counts, claims = carry
+    Carry = tuple[State, Array, Array, tuple[Array, Array]]
+
+    def group(g: Array, carry: Carry) -> Carry:
+        # `arrested`: the cells and count changes of the last arrests, not yet in the counts:
+        # they go in with the next moves' (moves read the grid, not the counts). The last
+        # group's are never needed: the next step counts afresh.
+        state, counts, claims, arrested = carry
         g_stream = random.fold(group_streams, g)
         cit_slots, cit_valid = partition.block(cit_order, n_cit, groups, g)
         cop_slots, cop_valid = partition.block(cop_order, n_cop, groups, g)
         cop_slots = cop_slots + n_cit
 
-        def moving(
-            state: State, counts: Array, claims: Array, *earlier: counts_rule.Change
-        ) -> tuple[State, Array, Array]:
-            """The group moves; `earlier`: changes not yet in the counts, added with the moves'."""
+        def moving(state: State, counts: Array, claims: Array) -> tuple[State, Array, Array]:
             slots = jnp.concatenate([cit_slots, cop_slots])
             valid = jnp.concatenate([cit_valid, cop_valid])
             move_stream = random.fold(g_stream, 0)
@@ -66,7 +68,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
                 counts,
                 state.kind,
                 world,
-                *earlier,
+                (*arrested, counts_rule.CHUNK),
                 (cells[:n].reshape(-1), deltas[:n].reshape(-1), counts_rule.CHUNK),
                 (cells[n:].reshape(-1), deltas[n:].reshape(-1), DENSE_CHUNK),
             )
@@ -80,7 +82,6 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
         counts = counts_rule.update(
             counts, state.kind, world, (c_cells, c_delta, counts_rule.CHUNK)
         )
-        arrests: tuple[counts_rule.Change, ...] = ()
         if n_cop:
             pos = jnp.where(cop_valid, state.pos[cop_slots], -1)
             sees = pos >= 0
@@ -90,16 +91,16 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
             state, a_cells, a_delta = cops_turn(
                 state, world, cop_slots, sees, params, random.fold(g_stream, 1)
             )
-            arrests = ((a_cells, a_delta, counts_rule.CHUNK),)
-        if rules.move_first:
-            counts = counts_rule.update(counts, state.kind, world, *arrests)
-        else:  # moves read the grid, not the counts: the arrests' changes go in with theirs
-            state, counts, claims = moving(state, counts, claims, *arrests)
-        return state, counts, claims
+            arrested = (a_cells, a_delta)
+        if not rules.move_first:
+            state, counts, claims = moving(state, counts, claims)
+        return state, counts, claims, arrested
 
     counts = counts_rule.full(state.kind, world)
     claims = jnp.full(world.cells, -1, jnp.int32)
-    return jax.lax.fori_loop(0, groups, group, (state, counts, claims))[0]
+    none = jnp.zeros(2 * arrest.CHUNK * -(-partition.block_size(n_cop, groups) // arrest.CHUNK))
+    arrested = (none.astype(jnp.int32), none.astype(jnp.int32))  # as many as a group's arrests
+    return jax.lax.fori_loop(0, groups, group, (state, counts, claims, arrested))[0]
 
 
 def step(
