@@ -179,7 +179,7 @@ def _price_overrides(spec: CountryScenario, size: float, when: datetime) -> dict
 
 
 def _timed(spec: CountryScenario, kind: str) -> list[Event]:
-    return [e for e in spec.events if e.kind == kind and e.start is not None]
+    return [e for e in spec.events if e.kind == kind and e.enabled and e.start is not None]
 
 
 def _end_of(e: Event) -> datetime | None:
