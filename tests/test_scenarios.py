@@ -41,6 +41,12 @@ def test_a_file_loads_and_its_hash_ignores_name_and_length(tmp_path: Path) -> No
     assert a.digest() != load_scenario(path, {"legitimacy": 0.5}).digest()
 
 
+def test_police_restraint_reaches_the_engine() -> None:
+    _, params = to_engine(load_scenario("epstein-run2", {"arrest_rate": 0.25}))
+    assert float(params.arrest_rate) == 0.25
+    assert float(to_engine(load_scenario("epstein-run2"))[1].arrest_rate) == 1.0  # Epstein's
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -62,6 +68,7 @@ def test_a_file_loads_and_its_hash_ignores_name_and_length(tmp_path: Path) -> No
         ("name = 'x'\nrules = 'mesa'\n[world]\ncop_vision = 2.5", "whole number"),
         ("name = 'x'\n[world\nheight = 3", "not valid TOML"),
         ("name = 'x'\n[params]\nk = 0", "params.k"),
+        ("name = 'x'\n[params]\narrest_rate = 1.5", "params.arrest_rate"),
     ],
 )
 def test_malformed_files_name_the_key(tmp_path: Path, text: str, message: str) -> None:

@@ -173,5 +173,6 @@ def to_engine(scenario: Scenario) -> tuple[World, Params]:
         k=p.k,
         threshold=p.threshold,
         max_jail=p.jmax,
+        arrest_rate=p.arrest_rate,
     )
     return world, params

@@ -73,6 +73,9 @@ class ParamsSpec(Strict):
     k: float = Field(2.3, gt=0.0)
     threshold: float = Field(0.1, ge=0.0, le=1.0)
     max_jail: float | Literal["inf"] = Field(30.0, description='Jmax in steps, or "inf"')
+    arrest_rate: float = Field(
+        1.0, ge=0.0, le=1.0, description="chance a cop with an active in view arrests; 1: Epstein"
+    )
 
     @field_validator("legitimacy")
     @classmethod
