@@ -33,6 +33,12 @@ def willing(stream: Array, shape: tuple[int, ...], params: Params) -> Array:
     return random.uniform(stream, shape) < params.arrest_rate
 
 
+def no_arrests(cops: int) -> tuple[Array, Array]:
+    """The cells and count changes `cops_turn` returns for a group of `cops` cops, all empty."""
+    zeros = jnp.zeros(2 * CHUNK * -(-cops // CHUNK), jnp.int32)
+    return zeros, zeros
+
+
 def cops_turn(
     state: State,
     world: World,

@@ -98,8 +98,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
 
     counts = counts_rule.full(state.kind, world)
     claims = jnp.full(world.cells, -1, jnp.int32)
-    none = jnp.zeros(2 * arrest.CHUNK * -(-partition.block_size(n_cop, groups) // arrest.CHUNK))
-    arrested = (none.astype(jnp.int32), none.astype(jnp.int32))  # as many as a group's arrests
+    arrested = arrest.no_arrests(partition.block_size(n_cop, groups))
     return jax.lax.fori_loop(0, groups, group, (state, counts, claims, arrested))[0]
 
 
