@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from uprising.analysis.paired import _median_interval, paired
+from uprising.analysis.paired import median_interval, paired
 
 
 def _run(outcome: str, peak: float, deaths: float = 0.0) -> dict:
@@ -39,7 +39,7 @@ def test_size_changes_are_paired_not_pooled() -> None:
     assert row["rose"] == 20 and row["p_value"] < 1e-5
 
 
-def test_the_median_interval_covers_at_its_level() -> None:
+def test_themedian_interval_covers_at_its_level() -> None:
     """Over 4,000 samples of 20 heavy-tailed differences (Cauchy, median 1) the interval covers
     the median at least 95% of the time: exactly 1 - 2 P(Bin(20, 1/2) <= 5) = 95.9%, so with a
     binomial standard error of 0.3% the observed share lies above 94.9% unless the interval is
@@ -47,11 +47,11 @@ def test_the_median_interval_covers_at_its_level() -> None:
     rng = np.random.default_rng(0)
     hits = 0
     for _ in range(4000):
-        low, high = _median_interval(rng.standard_cauchy(20) + 1.0)
+        low, high = median_interval(rng.standard_cauchy(20) + 1.0)
         hits += low <= 1.0 <= high
     assert hits / 4000 > 0.949
-    assert _median_interval(np.arange(5.0)) is None  # 5 pairs cannot reach 95%
-    assert _median_interval(np.arange(20.0)) == (5.0, 14.0)  # d_(6) .. d_(15)
+    assert median_interval(np.arange(5.0)) is None  # 5 pairs cannot reach 95%
+    assert median_interval(np.arange(20.0)) == (5.0, 14.0)  # d_(6) .. d_(15)
 
 
 def test_unpaired_lists_are_refused() -> None:

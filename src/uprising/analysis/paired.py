@@ -25,7 +25,7 @@ from uprising.analysis import outcome
 SIZES = ("peak_participants", "deaths", "detentions")
 
 
-def _median_interval(diff: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
+def median_interval(diff: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
     """Order-statistic interval of the median difference, or None when n is too small (< 6
     pairs cannot reach 95%)."""
     n = diff.size
@@ -65,7 +65,7 @@ def paired(base: list[dict[str, Any]], variant: list[dict[str, Any]]) -> dict[st
         diff = np.asarray(
             [v["national"][key] - b["national"][key] for b, v in zip(base, variant, strict=True)]
         )
-        interval = _median_interval(diff)
+        interval = median_interval(diff)
         rose, fell = int((diff > 0).sum()), int((diff < 0).sum())
         p = stats.binomtest(rose, rose + fell, 0.5).pvalue if rose + fell else 1.0
         sizes[key] = {
