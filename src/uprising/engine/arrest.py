@@ -10,11 +10,11 @@ simply leaves the grid.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 from jax import Array
 
 from uprising.engine import lethal, random
+from uprising.engine.chunks import each_pending
 from uprising.engine.neighbourhood import ACTIVE_UNIT, cells_around
 from uprising.engine.params import Params
 from uprising.engine.state import ACTIVE, COP, DEAD, EMPTY, JAILED, State
@@ -55,26 +55,19 @@ def cops_turn(
     slots = jnp.pad(slots, (0, pad)).reshape(-1, CHUNK)
     sees = jnp.pad(sees, (0, pad)).reshape(-1, CHUNK)
     n_chunks = slots.shape[0]
-    chunk_ids = jnp.arange(n_chunks, dtype=jnp.int32)
     cells = jnp.zeros((n_chunks, 2 * CHUNK), jnp.int32)
     deltas = jnp.zeros((n_chunks, 2 * CHUNK), jnp.int32)
 
-    def chunk(carry: tuple) -> tuple:
-        pending, state, cells, deltas = carry
-        i = jnp.min(jnp.where(pending, chunk_ids, n_chunks - 1))
-        # Not live: a world of a batch that is done and waits for the others; it arrests no one
-        # and records nothing (its last chunk's record stands).
-        live = pending[i]
+    def chunk(i: Array, live: Array, carry: tuple[State, Array, Array]) -> tuple:
+        state, cells, deltas = carry
+        # Not live (a world of a batch that is done): no one arrested, nothing recorded.
         state, c, d = _arrest(
             state, world, slots[i], sees[i] & live, params, random.fold(stream, i)
         )
         at = jnp.where(live, i, n_chunks)
-        cells, deltas = cells.at[at].set(c, mode="drop"), deltas.at[at].set(d, mode="drop")
-        return pending.at[i].set(False), state, cells, deltas
+        return state, cells.at[at].set(c, mode="drop"), deltas.at[at].set(d, mode="drop")
 
-    carry = (sees.any(axis=1), state, cells, deltas)
-    more = lambda c: world.any_world(c[0].any())  # noqa: E731
-    _, state, cells, deltas = jax.lax.while_loop(more, chunk, carry)
+    state, cells, deltas = each_pending(world, sees.any(axis=1), chunk, (state, cells, deltas))
     return state, cells.reshape(-1), deltas.reshape(-1)
 
 

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from uprising.engine.chunks import each_pending
 from uprising.engine.neighbourhood import (
     ACTIVE_UNIT,
     flat_offsets,
@@ -111,22 +112,15 @@ def update(counts: Array, kind: Array, world: World, *changes: Change) -> Array:
         return counts
 
     def add_chunks(counts: Array, entries: Array, deltas: Array, pending: Array) -> Array:
-        chunk_ids = jnp.arange(pending.shape[0], dtype=jnp.int32)
-
-        def add_chunk(carry: tuple[Array, Array]) -> tuple[Array, Array]:
-            pending, counts = carry
-            i = jnp.min(jnp.where(pending, chunk_ids, pending.shape[0] - 1))
-            # A world of a batch with nothing left adds zeros while the others finish.
-            change = jnp.where(pending[i], deltas[i], 0)
+        def add_chunk(i: Array, live: Array, counts: Array) -> Array:
+            change = jnp.where(live, deltas[i], 0)  # zeros in a world of a batch that is done
             at_rows = (entries[i][:, None] + jnp.asarray(starts)[None, :])[..., None]
             values = change[:, None, None] * jnp.asarray(mask)[None]
-            counts = jax.lax.scatter_add(
+            return jax.lax.scatter_add(
                 counts, at_rows, values, windows, mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS
             )
-            return pending.at[i].set(False), counts
 
-        more = lambda c: world.any_world(c[0].any())  # noqa: E731
-        return jax.lax.while_loop(more, add_chunk, (pending, counts))[1]
+        return each_pending(world, pending, add_chunk, counts)
 
     def incremental(counts: Array) -> Array:
         for plan in plans:
