@@ -63,12 +63,15 @@ def run_bench(out: Path, env: dict[str, str], *extra: str) -> dict:
 
 @pytest.mark.parametrize("mesa", [True, False], ids=["with-mesa", "no-mesa"])
 def test_quick_benchmark_writes_expected_json(tmp_path: Path, env: dict, mesa: bool) -> None:
-    data = run_bench(tmp_path / "bench.json", env, *([] if mesa else ["--no-mesa"]))
+    # Without Mesa, the engine also runs pinned to one core (a row of its own).
+    extra = [] if mesa else ["--no-mesa", "--engine-cores", "all,1"]
+    data = run_bench(tmp_path / "bench.json", env, *extra)
     assert data["meta"].keys() >= META_FIELDS
     assert data["meta"]["quick"] is True
     assert data["params"]["rules"] == "mesa"
     rows = {r["config"]: r for r in data["results"]}
-    assert set(rows) == ({"mesa 40x40", "engine 40x40"} if mesa else {"engine 40x40"})
+    expected = {"mesa 40x40", "engine 40x40"} if mesa else {"engine 40x40", "engine 40x40, 1 core"}
+    assert set(rows) == expected
     for row in rows.values():
         assert "error" not in row, row["error"]
         assert row.keys() >= ROW_FIELDS

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import uprising
 from uprising.analysis import metrics, outcome
 from uprising.cli import app
-from uprising.run import registry
+from uprising.run import cores, registry
 from uprising.run.ensemble import draw, ensemble, load_posterior
 from uprising.run.simulate import provenance
 from uprising.scenarios.load import ScenarioError, load_scenario
@@ -160,3 +160,12 @@ def test_cli_refuses_bad_input_before_work(args, message, tmp_path):
     )
     assert result.exit_code != 0
     assert any(m in result.output for m in message.split("|")), result.output
+
+
+def test_runs_side_by_side_fill_the_table_of_runs_one_after_another(spec, tmp_path):
+    if len(cores.available()) < 2:
+        pytest.skip("needs two cores")
+    seen: list[int] = []
+    side = ensemble(spec, 3, seed=20, workers=2, done=lambda s, row, wall: seen.append(s))
+    assert sorted(seen) == [20, 21, 22]
+    pd.testing.assert_frame_equal(side.table, ensemble(spec, 3, seed=20).table)

@@ -20,6 +20,9 @@ import xarray as xr
 from uprising.analysis import outcome
 from uprising.scenarios.observed import Observed
 
+SIZES = ("peak_participants", "deaths", "detentions")
+"""The national sizes of a run's comparison, in people."""
+
 WEST_FOLLOWS_HOURS = 36
 """'Other western cities follow within about a day': within 36 hours of Mangystau's first."""
 TARGETS = (
@@ -52,7 +55,7 @@ def targets(ds: xr.Dataset, capital: str) -> dict[str, bool]:
     almaty = ds["active"].sel(city="Almaty").values
     national = ds["active"].values.sum(axis=1)
     end_11 = int(_hour(ds, datetime(2022, 1, 12)))  # the end of 11 January
-    return {
+    found = {
         "mangystau_first": first is not None and first < 48 and all(first <= h for h in others),
         "west_follows": first is not None
         and all(h is not None and h - first <= WEST_FOLLOWS_HOURS for h in west),
@@ -62,6 +65,7 @@ def targets(ds: xr.Dataset, capital: str) -> dict[str, bool]:
         "suppressed_by_jan_11": outcome.classify(ds, capital) == "suppressed"
         and national[min(end_11, len(national)) - 1] <= 0.1 * max(national.max(), 1),
     }
+    return {k: bool(v) for k, v in found.items()}  # not NumPy's: a run's record is JSON
 
 
 def _closeness(sim: float, obs: float) -> float:
@@ -153,10 +157,7 @@ def ensemble(results: list[dict[str, Any]]) -> dict[str, Any]:
             o: share(sum(r["national"]["outcome"] == o for r in results)) for o in outcome.OUTCOMES
         },
         "score": {"mean": float(np.mean(scores)), "sd": float(np.std(scores))},
-        "national": {
-            k: float(np.median([r["national"][k] for r in results]))
-            for k in ("peak_participants", "deaths", "detentions")
-        },
+        "national": {k: float(np.median([r["national"][k] for r in results])) for k in SIZES},
         "observed": results[0]["observed"],
         "cities": cities,
     }

@@ -21,8 +21,7 @@ import numpy as np
 from scipy import stats
 
 from uprising.analysis import outcome
-
-SIZES = ("peak_participants", "deaths", "detentions")
+from uprising.analysis.compare import SIZES
 
 
 def median_interval(diff: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:

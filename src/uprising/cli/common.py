@@ -41,6 +41,24 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def side_by_side(asked: int | None, runs: int, spec: CountryScenario) -> int:
+    """How many runs go side by side: as `--workers` asked (at most one per core), else one per
+    core where runs and memory allow on a CPU, and one on a GPU (one device)."""
+    import jax
+
+    from uprising.run import cores
+    from uprising.scenarios.schema import memory_bytes
+
+    most = len(cores.available())
+    if asked is not None and asked > most:
+        fail(f"--workers {asked}: allowed 1 to {most} (this machine's cores)")
+    if asked is not None:
+        return asked
+    if jax.default_backend() != "cpu":
+        return 1
+    return cores.workers_for(runs, spec.memory_need(), memory_bytes())
+
+
 def record_runs(rows: list[dict[str, Any]], registry: Path | None) -> None:
     """Runs into the registry; a busy or unwritable registry is a warning, never a lost run."""
     from uprising.run.registry import RegistryError, record

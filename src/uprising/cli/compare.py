@@ -16,9 +16,10 @@ from uprising.cli.common import (
     print_files,
     print_json,
     progress_bar,
+    side_by_side,
     write_json,
 )
-from uprising.cli.options import CountryArgument, JsonOption, SetOption
+from uprising.cli.options import CountryArgument, JsonOption, SetOption, WorkersOption
 from uprising.scenarios.country import CountryScenario
 from uprising.scenarios.load import ScenarioError, load_scenario, scenario_folder
 
@@ -35,11 +36,14 @@ def compare_command(
         "out/compare"
     ),
     as_json: JsonOption = False,
+    workers: WorkersOption = None,
 ) -> None:
-    """Simulated against observed: per city, nationally, calibration targets, one score."""
-    from uprising.analysis.compare import compare, ensemble
+    """Simulated against observed: per city, nationally, calibration targets, one score.
+
+    Finished runs are kept in OUT/runs/: run again, and only the missing ones run."""
+    from uprising.analysis.compare import ensemble
     from uprising.analysis.paired import paired
-    from uprising.run.country import simulate_country
+    from uprising.run.scored import Record, scored_runs
     from uprising.run.simulate import package_version
     from uprising.scenarios.observed import ObservedError, load_observed
 
@@ -55,30 +59,33 @@ def compare_command(
     except (ScenarioError, ObservedError) as e:
         fail(str(e))
         return
+    side = side_by_side(workers, runs, specs[0])
     results: dict[str, Any] = {}
     files: dict[str, str] = {}
     runs_of: list[list[dict[str, Any]]] = []
+    seeds = list(range(seed, seed + runs))
     for spec in specs:
         assert isinstance(spec, CountryScenario)
         hours = int((spec.end - spec.start).total_seconds() // 3600)
-        per_run = []
-        with progress_bar(f"{spec.name} x {runs} runs", "hours", as_json) as bar:
+
+        def draw(ds: Any, spec: CountryScenario = spec) -> None:
+            made = country_figures(
+                ds, spec, folder, out, f"{spec.name.replace('/', '-')}-seed{seed}"
+            )
+            files.update({f"{spec.name} {k}": v for k, v in made.items()})
+
+        label = f"{spec.name} x {runs} runs" + (f", {side} side by side" if side > 1 else "")
+        with progress_bar(label, "hours", as_json) as bar:
             task = bar.add_task("runs", total=hours * runs)
-            for i, s in enumerate(range(seed, seed + runs)):
+            hours_done: dict[int, int] = {}
 
-                def advance(done: int, _: int, base: int = i * hours, t: Any = task) -> None:
-                    bar.update(t, completed=base + done)
+            def advance(s: int, done: int, t: Any = task, seen: dict = hours_done) -> None:
+                seen[s] = done
+                bar.update(t, completed=sum(seen.values()))
 
-                ds = simulate_country(spec, seed=s, progress=advance)
-                per_run.append(compare(ds, observed, spec.capital))
-                if i == 0:
-                    stem = f"{spec.name.replace('/', '-')}-seed{s}"
-                    files.update(
-                        {
-                            f"{spec.name} {k}": v
-                            for k, v in country_figures(ds, spec, folder, out, stem).items()
-                        }
-                    )
+            record = Record(out, spec, observed)
+            per_run = scored_runs(spec, observed, seeds, record, side, advance, draw)
+        files[f"{spec.name} runs"] = str(record.path)
         results[spec.name] = {"scenario_hash": spec.digest(), **ensemble(per_run)}
         runs_of.append(per_run)
     report: dict[str, Any] = {

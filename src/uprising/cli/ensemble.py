@@ -16,9 +16,16 @@ from uprising.cli.common import (
     print_json,
     progress_bar,
     record_runs,
+    side_by_side,
     write_json,
 )
-from uprising.cli.options import CountryArgument, JsonOption, RegistryOption, SetOption
+from uprising.cli.options import (
+    CountryArgument,
+    JsonOption,
+    RegistryOption,
+    SetOption,
+    WorkersOption,
+)
 from uprising.scenarios.country import CountryScenario
 from uprising.scenarios.load import ScenarioError, load_scenario, scenario_folder
 
@@ -40,6 +47,7 @@ def ensemble_command(
     ),
     as_json: JsonOption = False,
     registry: RegistryOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Outcome probabilities with 95% intervals, and the spread of sizes, over many runs."""
     from uprising.analysis.metrics import COUNTRY as metrics_names
@@ -67,6 +75,7 @@ def ensemble_command(
     except (ScenarioError, ObservedError, ValueError) as e:
         fail(str(e))
         return
+    side = side_by_side(workers, runs, spec)
     stem = spec.name.replace("/", "-")  # a variant's name is scenario/variant
     table = out / f"{stem}-runs.parquet"
     hours = int((spec.end - spec.start).total_seconds() // 3600)
@@ -103,6 +112,7 @@ def ensemble_command(
                 table=table,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
                 done=register,
+                workers=side,
             )
     except ValueError as e:
         fail(str(e))

@@ -22,3 +22,11 @@ RegistryOption = Annotated[
     Path | None,
     typer.Option(help="run registry file (default $UPRISING_REGISTRY or uprising-runs/)"),
 ]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="runs side by side, one per core (default: every core, as memory allows,"
+        " at least 4 runs each; 1 on a GPU)",
+    ),
+]

@@ -13,6 +13,7 @@ interrupted ensemble loses nothing that had finished.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,9 @@ import pandas as pd
 
 from uprising.analysis import metrics, outcome
 from uprising.analysis.compare import wilson
+from uprising.run import cores
 from uprising.run.api import Progress, length, run_seeds
+from uprising.run.country import simulate_country
 from uprising.run.results import read_metadata, write_table
 from uprising.run.simulate import package_version
 from uprising.scenarios.country import CountryScenario
@@ -115,10 +118,12 @@ def ensemble(
     table: Path | None = None,
     progress: Progress | None = None,
     done: Callable[[int, dict[str, Any], float], None] | None = None,
+    workers: int = 1,
 ) -> Ensemble:
     """`runs` runs of a country scenario at seeds seed, seed+1, ...
 
-    `done(seed, row, wall_s)` is called as each new run finishes (to record it elsewhere).
+    With `workers` > 1, that many runs go side by side, one per core (`run.cores`), one seed per
+    call. `done(seed, row, wall_s)` is called as each new run finishes (to record it elsewhere).
     """
     if not isinstance(spec, CountryScenario):
         raise ValueError(f"{spec.name} is not a country scenario: ensembles classify outcomes")
@@ -146,22 +151,47 @@ def ensemble(
             done(s, row, wall)
 
     todo = [s for s in seeds if s not in have]
-    if posterior is None:
-        groups = [(spec, todo)]
-    else:  # every run its own parameters: one run per call
-        groups = [(with_country_overrides(spec, params[s - seed]), [s]) for s in todo]
-    hours, before = length(spec), 0
-    for one_spec, group in groups:
+    # With a posterior, every run its own parameters: one run per call.
+    spec_of = (
+        {s: with_country_overrides(spec, params[s - seed]) for s in todo}
+        if posterior is not None
+        else dict.fromkeys(todo, spec)
+    )
+    hours = length(spec)
+    if workers > 1 and len(todo) > 1:
+        hours_done: dict[int, int] = {}
 
-        def advance(d: int, _: int, before: int = before) -> None:
+        def advance_one(s: int, d: int) -> None:
+            hours_done[s] = d
             if progress:
-                progress(before * hours + d, len(todo) * hours)
+                progress(sum(hours_done.values()), len(todo) * hours)
 
-        run_seeds(one_spec, group, advance, batch, finished)
-        before += len(group)
+        calls = {s: (spec_of[s], s) for s in todo}
+        n = min(workers, len(todo))
+        cores.side_by_side(_one_run, calls, n, advance_one, lambda s, r: finished(s, *r))
+    else:
+        groups = [(spec, todo)] if posterior is None else [(spec_of[s], [s]) for s in todo]
+        before = 0
+        for one_spec, group in groups:
+
+            def advance(d: int, _: int, before: int = before) -> None:
+                if progress:
+                    progress(before * hours + d, len(todo) * hours)
+
+            run_seeds(one_spec, group, advance, batch, finished)
+            before += len(group)
     frame = _frame(rows)
     frame = frame[frame["seed"].isin(seeds)].reset_index(drop=True)
     return Ensemble(spec.name, variant, spec.digest(), frame)
+
+
+def _one_run(
+    spec: CountryScenario, seed: int, progress: Callable[[int, int], None]
+) -> tuple[dict[str, float], float]:
+    """One run's metrics and wall time, in a worker of `cores.side_by_side`."""
+    t0 = time.perf_counter()
+    ds = simulate_country(spec, seed=seed, progress=lambda d, _: progress(seed, d))
+    return metrics.country(ds, spec.capital), time.perf_counter() - t0
 
 
 def _digest(frame: pd.DataFrame) -> str:

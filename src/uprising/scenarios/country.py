@@ -272,10 +272,14 @@ class CountryScenario(Strict):
             self.variant(variant)  # a broken variant is an error now, not at its first use
         return self
 
-    def _check_memory(self) -> None:
+    def memory_need(self) -> float:
+        """Bytes a run needs, about: every city padded to the largest one's grid."""
         largest = max(c.population for c in self.cities) * self.street_share / self.people_per_agent
         cells = largest / self.grid.citizen_density * CELLS_PER_CITY_MARGIN * len(self.cities)
-        need, have = cells * BYTES_PER_CELL, memory_bytes()
+        return cells * BYTES_PER_CELL
+
+    def _check_memory(self) -> None:
+        need, have = self.memory_need(), memory_bytes()
         if need > have:
             smallest = math.ceil(self.people_per_agent * need / have)
             raise ValueError(

@@ -1,0 +1,107 @@
+"""Runs side by side on a machine's cores: one worker process per core, each pinned to its own.
+
+On a CPU, XLA splits a run's larger kernels over every core the process may use, and on small
+grids the hand-offs cost more than they gain: measured on a 2-core machine, one Epstein world of
+100x100 or 400x400 steps about 20% faster pinned to one core than free on two, and a country run
+as fast. So a machine's cores are best spent on whole runs side by side. JAX sizes its thread pool
+by the cores the process may use when its backend starts, so each worker pins itself first.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+PER_WORKER_BYTES = 1 << 30
+"""Memory of a worker beside its run's state: Python, JAX and the compiler (about 0.5-0.7 GiB
+measured in the benchmarks' baselines), rounded up."""
+
+
+def available() -> list[int]:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+RUNS_PER_WORKER = 4
+"""Fewest runs worth a worker of their own: each worker starts JAX and compiles the model again
+(10 to 25 s on a CPU), which a few runs do not win back (4 coarse runs took 31 s on 2 workers
+against 19 s on one)."""
+
+
+def workers_for(runs: int, run_bytes: float, memory: int) -> int:
+    """How many runs to put side by side by default: one per core, at least `RUNS_PER_WORKER`
+    runs each, as many as fit in `memory` with `run_bytes` each (at least one)."""
+    fit = int(memory // (run_bytes + PER_WORKER_BYTES))
+    return max(1, min(len(available()), runs // RUNS_PER_WORKER, fit))
+
+
+def _pin(cores: Any) -> None:
+    core = cores.get()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {core})
+
+
+def pool(workers: int) -> ProcessPoolExecutor:
+    """`workers` fresh processes (spawned: JAX must not be forked), each pinned to its own core."""
+    if not 1 <= workers <= len(available()):
+        raise ValueError(
+            f"workers: {workers}; allowed: 1 to {len(available())} (this machine's cores)"
+        )
+    # Workers inherit this: sharing one GPU, each takes what it needs rather than 75% of it.
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    context = multiprocessing.get_context("spawn")
+    cores = context.Queue()
+    for core in available()[:workers]:
+        cores.put(core)
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_pin, initargs=(cores,))
+
+
+POLL_S = 0.2
+"""How often the parent looks at its workers' progress."""
+
+
+def side_by_side(
+    task: Callable[..., Any],
+    calls: Mapping[Any, tuple[Any, ...]],
+    workers: int,
+    progress: Callable[[Any, int], None] | None,
+    finished: Callable[[Any, Any], None],
+) -> None:
+    """`task(*args, progress)` for each `key: args` of `calls`, on `workers` pinned processes.
+
+    `finished(key, result)` runs here as each call ends, `progress(key, done)` as a worker's
+    task reports it (passed to the task as its last argument). A failed call or an interruption
+    cancels the calls not yet started, after the finished ones were handed to `finished`.
+    """
+    with multiprocessing.get_context("spawn").Manager() as manager, pool(workers) as executor:
+        queue = manager.Queue()
+        running: dict[Future[Any], Any] = {
+            executor.submit(task, *args, _Reporter(queue, key)): key for key, args in calls.items()
+        }
+        try:
+            while running:
+                ready, _ = wait(running, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                while not queue.empty():
+                    key, done = queue.get()
+                    if progress:
+                        progress(key, done)
+                for future in ready:
+                    finished(running.pop(future), future.result())
+        except BaseException:
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+class _Reporter:
+    """A task's `progress(key, done)` in a worker: sent to the parent through a queue."""
+
+    def __init__(self, queue: Any, key: Any) -> None:
+        self.queue, self.key = queue, key
+
+    def __call__(self, _key: Any, done: int) -> None:
+        self.queue.put((self.key, done))
