@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from uprising.analysis import metrics
 from uprising.cli import app
 from uprising.engine.state import ACTIVE
 from uprising.run.country import simulate_country
@@ -77,6 +78,24 @@ def test_mechanisms_switch_off() -> None:
     assert no_kill["deaths"].values.sum() == 0
     no_troops = _run("no-csto")
     assert (no_troops["troops"].values == 0).all()
+
+
+def test_dispersed_citizens_are_arrested_but_not_detained(base) -> None:
+    assert (base["dispersed"].values == 0).all()  # the scenario detains every arrest
+    share = {"detain_share": 0.2, "emergency_detain_share": 0.2}  # before and under emergencies
+    dispersal = {f"mechanisms.dispersal.{k}": v for k, v in share.items()}
+    spec = load_scenario("kazakhstan-2022", {**COARSE, **dispersal})
+    assert isinstance(spec, CountryScenario)
+    ds = simulate_country(spec, seed=3)
+    arrests, dispersed = ds["arrests"].values[-1].sum(), ds["dispersed"].values[-1].sum()
+    assert 0 < dispersed < arrests
+    # Binomial: of n arrests, 0.8 n dispersed with sd sqrt(0.16 n); 5 sd either side.
+    assert abs(dispersed - 0.8 * arrests) < 5 * (0.16 * arrests) ** 0.5
+    assert (metrics.detained(ds)[-1] == ds["arrests"].values[-1] - ds["dispersed"].values[-1]).all()
+    # Only detentions kill, and every citizen is still accounted for every hour.
+    assert ds["deaths"].values[-1].sum() <= metrics.detained(ds)[-1].sum()
+    total = ds["quiet"] + ds["active"] + ds["jailed"] + ds["dead"]
+    assert (total == ds["citizens"]).all()
 
 
 def test_a_variant_is_paired_with_its_base_seed_for_seed(base) -> None:

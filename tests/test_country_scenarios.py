@@ -462,6 +462,16 @@ def _neutral(name: str, scenario: CountryScenario, on: Compiled, off: Compiled) 
         assert not _kinds_never_start(on, kinds).any()
         assert _kinds_never_start(off, kinds).all()
         _others_unchanged(on, off, kinds)
+    elif name == "dispersal":
+        # The built-in detains every arrest; a scenario that disperses detains all when off.
+        shares = {"mechanisms.dispersal.detain_share": 0.2}
+        shares["mechanisms.dispersal.emergency_detain_share"] = 0.3
+        _, dispersing = _coarse(**shares)
+        _, switched = _coarse(**shares, **{"mechanisms.dispersal.enabled": False})
+        assert float(dispersing.country.detain_share) == pytest.approx(0.2)
+        assert float(dispersing.country.emergency_detain_share) == pytest.approx(0.3)
+        for c in (c_on, c_off, switched.country):
+            assert float(c.detain_share) == float(c.emergency_detain_share) == 1.0
     else:  # a new mechanism: add what its neutral setting is
         pytest.fail(f"no neutral check for mechanism {name!r}")
 

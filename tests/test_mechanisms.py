@@ -9,9 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from uprising.engine import COP, EMPTY, QUIET, World, defection, init, lethal, police
+from uprising.engine import COP, EMPTY, QUIET, World, defection, dispersal, init, lethal, police
 from uprising.engine import random as engine_random
-from uprising.engine.state import ACTIVE, WALL, State
+from uprising.engine.params import Params
+from uprising.engine.rules import RULES
+from uprising.engine.state import ACTIVE, DEAD, WALL, State
 from uprising.world import events as ev
 from uprising.world import layout as layout_rule
 from uprising.world import legitimacy, news, prices, seizure
@@ -399,6 +401,44 @@ def test_anger_and_fear_fade_and_grow_with_killings() -> None:
 
     assert witnessed(0.0) == pytest.approx((0.9, 1.8))
     assert witnessed(3.0) == pytest.approx((0.9 + 0.3, 1.8 + 1.5))
+
+
+# --- dispersal ---------------------------------------------------------------------------------
+
+DRAWS = 100_000
+
+
+def _sentences(detain_share: float, lethality: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    params = Params.make(
+        max_jail=720, lethality=lethality, detain_share=detain_share, dispersal_hours=12
+    )
+    stream = engine_random.stream(jax.random.key(3))
+    term = lethal.sentence(engine_random.fold(stream, 1), (DRAWS,), params, RULES["paper"])
+    after, detained = dispersal.disperse(
+        engine_random.fold(stream, 2), term, params, RULES["paper"]
+    )
+    return np.asarray(after), np.asarray(detained)
+
+
+def test_a_share_of_arrests_detains_and_the_rest_go_away_for_hours() -> None:
+    term, detained = _sentences(detain_share=0.25)
+    # Binomial: sd = sqrt(0.25 * 0.75 / 1e5) = 0.0014; 5 sd is 0.007.
+    assert abs(detained.mean() - 0.25) < 0.007
+    assert (term[~detained] <= 12).all() and (term[~detained] >= 0).all()
+    # Only detentions kill: deaths per detention stay the lethal-force share (0.1, sd 0.0019).
+    assert not (term[~detained] == DEAD).any()
+    assert abs((term[detained] == DEAD).mean() - 0.1) < 0.01
+    # Detention terms are those of Epstein's rule: up to Jmax, long beside a dispersal.
+    assert term[detained & (term != DEAD)].max() > 700
+
+
+def test_with_every_arrest_a_detention_dispersal_changes_nothing() -> None:
+    params = Params.make(max_jail=720, lethality=0.1)
+    stream = engine_random.stream(jax.random.key(3))
+    term = lethal.sentence(engine_random.fold(stream, 1), (DRAWS,), params, RULES["paper"])
+    after, detained = _sentences(detain_share=1.0)
+    assert detained.all()
+    np.testing.assert_array_equal(after, np.asarray(term))
 
 
 # --- police on the grid ------------------------------------------------------------------------

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from uprising.analysis import outcome
+from uprising.analysis import metrics, outcome
 from uprising.analysis.sensitivity import Factor
 from uprising.scenarios.country import CountryScenario
 from uprising.scenarios.load import ScenarioError, load_scenario
@@ -130,7 +130,7 @@ def simulated_stats(
         sizes = {
             "peak_participants": float(ds["active"].values.sum(axis=1).max()) * per,
             "deaths": float(ds["deaths"].values[-1].sum()) * per,
-            "detentions": float(ds["arrests"].values[-1].sum()) * per,
+            "detentions": float(metrics.detained(ds)[-1].sum()) * per,
         }
         for size in SIZES:
             out[f"log10:{size}"] = math.log10(max(sizes[size], 1.0))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from uprising.analysis import outcome
+from uprising.analysis import metrics, outcome
 from uprising.scenarios.observed import Observed
 
 SIZES = ("peak_participants", "deaths", "detentions")
@@ -93,7 +93,7 @@ def compare(ds: xr.Dataset, observed: Observed, capital: str) -> dict[str, Any]:
     sizes = {
         "peak_participants": float(ds["active"].values.sum(axis=1).max() * per),
         "deaths": float(ds["deaths"].values[-1].sum() * per),
-        "detentions": float(ds["arrests"].values[-1].sum() * per),
+        "detentions": float(metrics.detained(ds)[-1].sum() * per),
     }
     observed_sizes = {
         "peak_participants": observed.peak_participants,

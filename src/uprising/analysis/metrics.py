@@ -36,6 +36,13 @@ def duration(national: np.ndarray) -> int:
     return int(above[-1] - above[0] + 1)
 
 
+def detained(ds: xr.Dataset) -> np.ndarray:
+    """Detentions so far, per hour and city, in agents: arrests less dispersals (a dataset
+    written before dispersal existed has none)."""
+    dispersed = ds["dispersed"].values if "dispersed" in ds else 0
+    return ds["arrests"].values - dispersed
+
+
 def country(ds: xr.Dataset, capital: str) -> dict[str, float]:
     """Outcome indicators, national sizes (people), duration and spread of a country run."""
     per = float(ds.attrs["people_per_agent"])
@@ -45,7 +52,7 @@ def country(ds: xr.Dataset, capital: str) -> dict[str, float]:
         **{o: float(o == ended) for o in outcome.OUTCOMES},
         "peak_active": float(national.max()) * per,
         "deaths": float(ds["deaths"].values[-1].sum()) * per,
-        "detentions": float(ds["arrests"].values[-1].sum()) * per,
+        "detentions": float(detained(ds)[-1].sum()) * per,
         "duration_hours": float(duration(national)),
         "cities_risen": float(sum(h is not None for h in outcome.onsets(ds).values())),
         "centres_held": float(sum(h is not None for h in outcome.seizures(ds).values())),

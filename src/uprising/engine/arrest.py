@@ -3,7 +3,8 @@
 A group of cops acts at once. Each looks at the cells of its vision, picks one active citizen
 uniformly, and the cops that picked the same citizen are settled by a random priority; the
 losers arrest no one this step (with many small groups this is rare). The arrested citizen gets
-a jail term (under lethal force, death with the scenario's probability); under NetLogo's rules
+a jail term (under lethal force, death with the scenario's probability; with dispersal, often a
+short time away instead: `dispersal`); under NetLogo's rules
 the cop moves onto its cell, under Mesa's the prisoner keeps blocking it, under the paper's it
 simply leaves the grid.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax import Array
 
-from uprising.engine import lethal, random
+from uprising.engine import dispersal, lethal, random
 from uprising.engine.chunks import each_pending
 from uprising.engine.neighbourhood import ACTIVE_UNIT, cells_around
 from uprising.engine.params import Params
@@ -100,8 +101,10 @@ def _arrest(
     won_at = jnp.where(wins, target, world.cells)
     prisoner = state.occupant[jnp.minimum(target, world.cells - 1)]
     term = lethal.sentence(random.fold(stream, 1), target.shape, params, rules)
+    term, detained = dispersal.disperse(random.fold(stream, 2), term, params, rules)
     jail = state.jail.at[jnp.where(wins, prisoner, state.n_citizens)].set(term, mode="drop")
     arrests = state.arrests + wins.sum(dtype=jnp.int32)
+    dispersed = state.dispersed + (wins & ~detained).sum(dtype=jnp.int32)
     deaths = state.deaths + (wins & (term == DEAD)).sum(dtype=jnp.int32)
     kind, occupant, cop_pos = state.kind, state.occupant, state.pos
     d_target = jnp.where(wins, -ACTIVE_UNIT, 0)
@@ -119,7 +122,13 @@ def _arrest(
         kind = kind.at[won_at].set(EMPTY, mode="drop")
         occupant = occupant.at[won_at].set(-1, mode="drop")
     state = state.with_(
-        kind=kind, occupant=occupant, pos=cop_pos, jail=jail, arrests=arrests, deaths=deaths
+        kind=kind,
+        occupant=occupant,
+        pos=cop_pos,
+        jail=jail,
+        arrests=arrests,
+        dispersed=dispersed,
+        deaths=deaths,
     )
     cells = jnp.concatenate([jnp.minimum(target, world.cells - 1), jnp.maximum(pos, 0)])
     return state, cells, jnp.concatenate([d_target, d_origin])

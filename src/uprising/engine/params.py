@@ -54,6 +54,10 @@ class Params:
     """Share of arrests that kill (lethal force); 0 in Epstein's model."""
     arrest_rate: Array
     """Chance that a cop with an active in view arrests in its turn; 1 in Epstein's model."""
+    detain_share: Array
+    """Share of arrests that detain; the others disperse (`dispersal`). 1 in Epstein's model."""
+    dispersal_hours: Array
+    """Longest time a dispersed citizen stays off the street (a term drawn as jail terms are)."""
 
     @staticmethod
     def make(
@@ -65,6 +69,8 @@ class Params:
         hardship_shift: float = 0.0,
         lethality: float = 0.0,
         arrest_rate: float = 1.0,
+        detain_share: float = 1.0,
+        dispersal_hours: float = 0.0,
     ) -> Params:
         as_schedule = lambda v: v if isinstance(v, Schedule) else Schedule.constant(v)  # noqa: E731
         return Params(
@@ -76,4 +82,6 @@ class Params:
             hardship_shift=jnp.float32(hardship_shift),
             lethality=jnp.float32(lethality),
             arrest_rate=jnp.float32(arrest_rate),
+            detain_share=jnp.float32(detain_share),
+            dispersal_hours=jnp.float32(dispersal_hours),
         )

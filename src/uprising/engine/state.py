@@ -40,7 +40,8 @@ class State:
     jail: Array  # (citizens,) int16 steps left; 0 = free
     cops0: Array  # () int32 cops at the start, the base of the police schedule
     t: Array  # () int32 steps taken
-    arrests: Array  # () int32 arrests so far (killings included)
+    arrests: Array  # () int32 arrests so far (killings and dispersals included)
+    dispersed: Array  # () int32 of those arrests, the ones dispersed rather than detained
     deaths: Array  # () int32 citizens killed so far
 
     @property
@@ -113,6 +114,7 @@ def init(
         cops0=jnp.int32(n_cop),
         t=jnp.int32(0),
         arrests=jnp.int32(0),
+        dispersed=jnp.int32(0),
         deaths=jnp.int32(0),
     )
 

@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import xarray as xr
 
-from uprising.analysis import outcome
+from uprising.analysis import metrics, outcome
 from uprising.run.simulate import provenance, provenance_of
 from uprising.scenarios.compile import Compiled, compile_country
 from uprising.scenarios.country import CountryScenario
@@ -127,7 +127,7 @@ def summarize_country(ds: xr.Dataset, capital: str) -> dict[str, Any]:
         "peak_active": int(national.max()) * per,
         "peak_time": str(ds["time"].values[int(national.argmax())])[:16],
         "deaths": int(ds["deaths"].values[-1].sum()) * per,
-        "detentions": int(ds["arrests"].values[-1].sum()) * per,
+        "detentions": int(metrics.detained(ds)[-1].sum()) * per,
         "first_city": min(risen, key=lambda c: risen[c]) if risen else None,
         "cities_risen": len(risen),
         "centres_held": sorted(held, key=lambda c: held[c]),

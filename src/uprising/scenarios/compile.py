@@ -183,6 +183,11 @@ def compile_country(scenario: CountryScenario) -> Compiled:
         threshold=_f32(s.epstein.threshold),
         arrest_rate=_f32(s.epstein.arrest_rate),
         emergency_arrest_rate=_f32(m.levers.emergency_arrest_rate),
+        detain_share=_f32(m.dispersal.detain_share if m.dispersal.enabled else 1.0),
+        emergency_detain_share=_f32(
+            m.dispersal.emergency_detain_share if m.dispersal.enabled else 1.0
+        ),
+        dispersal_hours=_f32(m.dispersal.hours),
         max_jail=_f32(s.epstein.max_jail_hours),
         per_arrest=_f32(m.legitimacy.per_arrest if m.legitimacy.enabled else 0.0),
         per_death=_f32(m.legitimacy.per_death if m.legitimacy.enabled else 0.0),

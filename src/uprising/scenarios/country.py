@@ -126,6 +126,16 @@ class LethalForce(Switch):
     fade_days: float = Field(3.0, gt=0.0, description="anger and fear fade with this time")
 
 
+class Dispersal(Switch):
+    detain_share: float = Field(
+        1.0, gt=0.0, le=1.0, description="arrests that detain; the others disperse"
+    )
+    emergency_detain_share: float = Field(
+        1.0, gt=0.0, le=1.0, description="detain_share while an emergency is in force"
+    )
+    hours: float = Field(12.0, ge=0.0, le=720.0, description="longest time a dispersal lasts")
+
+
 class Seizure(Switch):
     centre_share: float = Field(0.1, gt=0.0, le=0.5, description="centre radius / city side")
     ratio: float = Field(3.0, gt=0.0, description="actives per cop in the centre to hold it")
@@ -155,6 +165,7 @@ class Mechanisms(Strict):
     defection: Defection = Defection()
     levers: Levers = Field(Levers(), description="concession, resignation, emergency, transfers")
     lethal_force: LethalForce = LethalForce()
+    dispersal: Dispersal = Dispersal()
     troops: Switch = Switch()
     seizure: Seizure = Seizure()
 

@@ -59,7 +59,8 @@ from uprising.scenarios.load import (
 SERIES = {
     "epstein": ("quiet", "active", "jailed", "dead", "cops"),
     "country": (
-        *("quiet", "active", "jailed", "dead", "police", "troops", "arrests", "deaths"),
+        *("quiet", "active", "jailed", "dead", "police", "troops", "arrests", "dispersed"),
+        "deaths",
         *("legitimacy", "held", "blackout", "defected", "fled"),
     ),
 }

@@ -52,6 +52,9 @@ class Country:
     threshold: Array
     arrest_rate: Array
     emergency_arrest_rate: Array  # while a state of emergency is in force
+    detain_share: Array  # of arrests; the others disperse
+    emergency_detain_share: Array  # while a state of emergency is in force
+    dispersal_hours: Array
     max_jail: Array
     per_arrest: Array
     per_death: Array
@@ -132,6 +135,10 @@ def _engine_params(state: CountryState, country: Country, levers: events_rule.Le
         arrest_rate=jnp.where(
             levers.emergency > 0, country.emergency_arrest_rate, country.arrest_rate
         ),
+        detain_share=jnp.where(
+            levers.emergency > 0, country.emergency_detain_share, country.detain_share
+        ),
+        dispersal_hours=jnp.full(n, country.dispersal_hours),
     )
 
 
@@ -190,6 +197,7 @@ def step(
         "police": jnp.maximum(seen["cops"] - troops, 0),
         "troops": troops,
         "arrests": cities.arrests,
+        "dispersed": cities.dispersed,
         "deaths": cities.deaths,
         "legitimacy": legitimacy,
         "held": held,

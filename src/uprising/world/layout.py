@@ -84,5 +84,6 @@ def init(layout: Layout, cops: list[int], key: Array) -> State:
         cops0=jnp.asarray(cops, jnp.int32),
         t=zeros,
         arrests=zeros,
+        dispersed=zeros,
         deaths=zeros,
     )
