@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from uprising.cli import app
+from uprising.scenarios.load import load_scenario
 from uprising.viz.dashboard import DashboardServer, Limits, make_server
 from uprising.viz.dashboard.levers import RequestError, build
 
@@ -198,10 +199,16 @@ def test_levers_become_scenario_keys() -> None:
     assert o["end"] == datetime(2022, 1, 10) and spec.end == datetime(2022, 1, 10)
     assert spec.cities[0].legitimacy == pytest.approx(0.8)
     # the moved troops still begin before the end; the regional blackout (10 Jan) does not
-    assert built.notes == ["left out (they would begin after the calendar ends): blackout-regions"]
+    assert built.notes == [
+        "switched off (they would begin after the calendar ends): blackout-regions"
+    ]
     short = build({"scenario": SCENARIO, **QUICK}, Limits())
     assert "csto-almaty" in short.notes[0] and "shoot-to-kill" in short.notes[0]
-    assert all(e.start < datetime(2022, 1, 5) for e in short.spec.events if e.start)
+    assert all(e.start < datetime(2022, 1, 5) for e in short.spec.events if e.start and e.enabled)
+    # Switched off, not deleted: the short run keeps every event slot of the full scenario.
+    full = load_scenario(SCENARIO)
+    assert [e.id for e in short.spec.events] == [e.id for e in full.events]
+    assert not next(e for e in short.spec.events if e.id == "csto-almaty").enabled
     with pytest.raises(RequestError, match="price_shock_date"):
         build({"scenario": SCENARIO, "levers": {"price_shock_date": "2022-01-05T00:00"}}, Limits())
 

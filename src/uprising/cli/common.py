@@ -41,7 +41,7 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def side_by_side(asked: int | None, runs: int, spec: CountryScenario) -> int:
+def worker_count(asked: int | None, runs: int, spec: CountryScenario) -> int:
     """How many runs go side by side: as `--workers` asked (at most one per core), else one per
     core where runs and memory allow on a CPU, and one on a GPU (one device)."""
     import jax

@@ -16,7 +16,7 @@ from uprising.cli.common import (
     print_files,
     print_json,
     progress_bar,
-    side_by_side,
+    worker_count,
     write_json,
 )
 from uprising.cli.options import CountryArgument, JsonOption, SetOption, WorkersOption
@@ -59,7 +59,7 @@ def compare_command(
     except (ScenarioError, ObservedError) as e:
         fail(str(e))
         return
-    side = side_by_side(workers, runs, specs[0])
+    side = worker_count(workers, runs, specs[0])
     results: dict[str, Any] = {}
     files: dict[str, str] = {}
     runs_of: list[list[dict[str, Any]]] = []

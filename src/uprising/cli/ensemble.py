@@ -16,7 +16,7 @@ from uprising.cli.common import (
     print_json,
     progress_bar,
     record_runs,
-    side_by_side,
+    worker_count,
     write_json,
 )
 from uprising.cli.options import (
@@ -75,7 +75,7 @@ def ensemble_command(
     except (ScenarioError, ObservedError, ValueError) as e:
         fail(str(e))
         return
-    side = side_by_side(workers, runs, spec)
+    side = worker_count(workers, runs, spec)
     stem = spec.name.replace("/", "-")  # a variant's name is scenario/variant
     table = out / f"{stem}-runs.parquet"
     hours = int((spec.end - spec.start).total_seconds() // 3600)

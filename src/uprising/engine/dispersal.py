@@ -1,7 +1,8 @@
 """Dispersal: most of those the police take from the street are sent away, not detained.
 
-The seed: in Zhanaozen "security forces dispersed the protesters ... but they regrouped", and the
-January figures count some 10,000-12,000 detained among crowds of about 50,000 at the peak. So an
+The seed, of the crowds in Almaty: "They were dispersed early in the morning of January 5, but
+they regrouped again by around 9 am"; and the January figures count some 10,000-12,000 detained
+against crowds of about 50,000 at the peak. So an
 arrest (rule C) detains with probability `detain_share`, and otherwise disperses: the citizen
 leaves the street for a term drawn as jail terms are, up to `dispersal_hours`, and then comes
 back to where it was taken, free to rise again. A dispersal is not a detention (`State.dispersed`

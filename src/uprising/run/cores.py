@@ -1,10 +1,12 @@
 """Runs side by side on a machine's cores: one worker process per core, each pinned to its own.
 
 On a CPU, XLA splits a run's larger kernels over every core the process may use, and on small
-grids the hand-offs cost more than they gain: measured on a 2-core machine, one Epstein world of
-100x100 or 400x400 steps about 20% faster pinned to one core than free on two, and a country run
-as fast. So a machine's cores are best spent on whole runs side by side. JAX sizes its thread pool
-by the cores the process may use when its backend starts, so each worker pins itself first.
+grids the hand-offs cost about what they gain: measured on a 2-core machine, an Epstein world of
+400x400 steps about 20% faster pinned to one core than free on two, one of 100x100 and a country
+run as fast (docs/performance.md, "Cores"). So a machine's cores are best spent on whole runs
+side by side, and two country runs on 2 workers went about 14% faster pinned than free. JAX
+sizes its thread pool by the cores the process may use when its backend starts, so each worker
+pins itself first.
 """
 
 from __future__ import annotations

@@ -273,7 +273,7 @@ class CountryScenario(Strict):
                         f"events[{i}] ({e.id}): unknown city {city!r}; allowed: {', '.join(names)}"
                     )
             # An event may outlast a shortened calendar, but must begin within it.
-            if e.start is not None and not self.start <= e.start < self.end:
+            if e.start is not None and e.enabled and not self.start <= e.start < self.end:
                 raise ValueError(
                     f"events[{i}] ({e.id}): start {e.start} is outside the calendar"
                     f" {self.start} .. {self.end}"

@@ -60,7 +60,8 @@ def _json(value: Any) -> Any:
 
 
 def event_rows(built: Built) -> list[dict[str, Any]]:
-    """The calendar the run uses, for the page."""
+    """The calendar the run uses, for the page (not events that would begin after it ends)."""
+    end = built.spec.end
     return [
         {
             "id": e.id,
@@ -76,6 +77,7 @@ def event_rows(built: Built) -> list[dict[str, Any]]:
             "enabled": event_enabled(built.spec, e),
         }
         for e in built.spec.events
+        if e.start is None or e.start < end
     ]
 
 

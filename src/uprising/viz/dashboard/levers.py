@@ -361,7 +361,7 @@ def levers(spec: CountryScenario) -> list[Lever]:
             "datetime",
             spec.end,
             ("end",),
-            "A shorter calendar runs faster; events that would begin after it are left out.",
+            "A shorter calendar runs faster; events that would begin after it are switched off.",
             spec.start + timedelta(days=1),
             spec.end,
         )
@@ -575,8 +575,9 @@ def build(request: Any, limits: Limits) -> Built:
     starts = {e.id: overrides.get(f"events.{e.id}.start", e.start) for e in spec.events}
     late = [i for i, t in starts.items() if t is not None and t >= end]
     if late:
-        notes.append(f"left out (they would begin after the calendar ends): {', '.join(late)}")
-        data["events"] = [e for e in data["events"] if e["id"] not in late]
+        # Switched off, not deleted: their slots stay, so a run keeps its base's random numbers.
+        notes.append(f"switched off (they would begin after the calendar ends): {', '.join(late)}")
+        data["events"] = [dict(e, enabled=False) if e["id"] in late else e for e in data["events"]]
         overrides = {
             k: v
             for k, v in overrides.items()
