@@ -14,7 +14,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 PER_WORKER_BYTES = 1 << 30
@@ -42,14 +41,21 @@ def workers_for(runs: int, run_bytes: float, memory: int) -> int:
     return max(1, min(len(available()), runs // RUNS_PER_WORKER, fit))
 
 
-def _pin(cores: Any) -> None:
-    core = cores.get()
+def _pin(started: Any, cores: list[int]) -> None:
+    """Pin a new worker to the next core (a worker that replaces a dead one takes the next)."""
+    with started.get_lock():
+        core = cores[started.value % len(cores)]
+        started.value += 1
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {core})
 
 
-def pool(workers: int) -> ProcessPoolExecutor:
-    """`workers` fresh processes (spawned: JAX must not be forked), each pinned to its own core."""
+def pool(workers: int) -> Any:
+    """`workers` fresh processes (spawned: JAX must not be forked), each pinned to its own core.
+
+    A `multiprocessing` pool rather than `concurrent.futures`: leaving its `with` block
+    terminates the workers, so an interruption never waits on runs nobody will read.
+    """
     if not 1 <= workers <= len(available()):
         raise ValueError(
             f"workers: {workers}; allowed: 1 to {len(available())} (this machine's cores)"
@@ -57,10 +63,8 @@ def pool(workers: int) -> ProcessPoolExecutor:
     # Workers inherit this: sharing one GPU, each takes what it needs rather than 75% of it.
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     context = multiprocessing.get_context("spawn")
-    cores = context.Queue()
-    for core in available()[:workers]:
-        cores.put(core)
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_pin, initargs=(cores,))
+    started = context.Value("i", 0)
+    return context.Pool(workers, initializer=_pin, initargs=(started, available()[:workers]))
 
 
 POLL_S = 0.2
@@ -78,25 +82,22 @@ def side_by_side(
 
     `finished(key, result)` runs here as each call ends, `progress(key, done)` as a worker's
     task reports it (passed to the task as its last argument). A failed call or an interruption
-    cancels the calls not yet started, after the finished ones were handed to `finished`.
+    stops the workers at once, after the finished calls were handed to `finished`.
     """
     with multiprocessing.get_context("spawn").Manager() as manager, pool(workers) as executor:
         queue = manager.Queue()
-        running: dict[Future[Any], Any] = {
-            executor.submit(task, *args, _Reporter(queue, key)): key for key, args in calls.items()
+        running = {
+            key: executor.apply_async(task, (*args, _Reporter(queue, key)))
+            for key, args in calls.items()
         }
-        try:
-            while running:
-                ready, _ = wait(running, timeout=POLL_S, return_when=FIRST_COMPLETED)
-                while not queue.empty():
-                    key, done = queue.get()
-                    if progress:
-                        progress(key, done)
-                for future in ready:
-                    finished(running.pop(future), future.result())
-        except BaseException:
-            executor.shutdown(wait=False, cancel_futures=True)
-            raise
+        while running:
+            next(iter(running.values())).wait(POLL_S)
+            while not queue.empty():
+                key, done = queue.get()
+                if progress:
+                    progress(key, done)
+            for key in [k for k, r in running.items() if r.ready()]:
+                finished(key, running.pop(key).get())  # a failed call raises here
 
 
 class _Reporter:

@@ -200,9 +200,10 @@ class Job:
                     self.rows.append({"seed": seed, **metrics.country(ds, capital)})
                     self.runs_done += 1
                     self._tally()
+            saved = self._save(out)  # before "done": a page that sees it done finds the file
             with self.lock:
+                self.saved = saved
                 self.state, self.phase = "done", "done"
-            self.saved = self._save(out)
         except Cancelled:
             with self.lock:
                 self.state, self.phase = "cancelled", "cancelled"
