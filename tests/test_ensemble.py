@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import duckdb
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -125,6 +126,24 @@ def test_registry_records_and_queries_read_only(tmp_path, spec):
     listed = CliRunner(env={"COLUMNS": "300"}).invoke(app, ["runs", "--registry", str(path)])
     assert listed.exit_code == 0, listed.output
     assert "n/a" in listed.output
+
+
+def test_registry_skips_runs_it_holds_and_mends_a_file_left_by_a_kill(tmp_path, spec):
+    path = tmp_path / "reg.duckdb"
+    duckdb.connect(str(path)).close()  # what a kill during the first write can leave: no table
+    with pytest.raises(registry.RegistryError, match="runs"):
+        registry.query("SELECT * FROM runs", path)
+    row = registry.entry(
+        command="test",
+        provenance=provenance(spec, 1),
+        variant=None,
+        params={},
+        metrics={},
+        wall_s=1.0,
+    )
+    registry.record([row], path)
+    registry.record([row], path)  # again, as a resumed sweep does with the parts it finds
+    assert registry.query("SELECT run_id FROM runs", path)["run_id"].tolist() == [row["run_id"]]
 
 
 def test_cli_ensemble_json_variant_and_registry(tmp_path):

@@ -2,8 +2,8 @@
 
 One row per run: when, package version, scenario, its hash, variant, rules, parameters (the
 overrides, as JSON), seed, backend, wall time, metrics (a MAP of name to value) and the file its
-results went to. `record` appends; `query` reads, on a read-only connection, so a query can
-never change the registry. Only the process that runs a command writes (sweep workers do not):
+results went to. `record` appends, skipping runs already held; `query` reads, on a read-only
+connection, so a query can never change the registry. Only the process that runs a command writes (sweep workers do not):
 DuckDB lets one process write a file at a time.
 
     uprising runs --sql "SELECT variant, avg(metrics['deaths']) FROM runs GROUP BY variant"
@@ -113,7 +113,8 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 
 def record(rows: Iterable[dict[str, Any]], path: Path | str | None = None) -> Path:
-    """Append rows (from `entry`) to the registry, creating it if needed."""
+    """Append rows (from `entry`) to the registry, creating it if needed; rows it already holds
+    (same run_id) are skipped, so recording a run again after a kill is harmless."""
     rows = list(rows)
     target = location(path)
     if not rows:
@@ -122,7 +123,7 @@ def record(rows: Iterable[dict[str, Any]], path: Path | str | None = None) -> Pa
     frame = pd.DataFrame(rows, columns=COLUMNS)  # noqa: F841 (read by DuckDB below)
     with _connect(target, read_only=False) as con:
         con.execute(SCHEMA)
-        con.execute(f"INSERT INTO runs SELECT {', '.join(COLUMNS)} FROM frame")
+        con.execute(f"INSERT OR IGNORE INTO runs SELECT {', '.join(COLUMNS)} FROM frame")
     return target
 
 

@@ -115,7 +115,7 @@ def sweep(
         recorder = _Recorder(registry_path)
         todo = [t for t in tasks if t not in finished]
         try:
-            recorder.catch_up(_entries(plan, finished))
+            recorder.add(_entries(plan, finished))  # those held are skipped there
             if progress:
                 progress(len(finished), len(tasks))
             if todo:
@@ -187,19 +187,6 @@ class _Recorder:
         self.pending: list[dict[str, Any]] = []
         self.error = ""
         self.last = time.monotonic()
-
-    def catch_up(self, rows: list[dict[str, Any]]) -> None:
-        """Record the rows of parts from earlier attempts that the registry does not hold."""
-        if not rows or not registry.location(self.path).exists():
-            self.add(rows)
-            return
-        ids = ", ".join(f"'{row['run_id']}'" for row in rows)  # hex digits only
-        try:
-            held = registry.query(f"SELECT run_id FROM runs WHERE run_id IN ({ids})", self.path)
-        except (registry.RegistryError, OSError) as e:
-            self.error = str(e)
-            return
-        self.add([row for row in rows if row["run_id"] not in set(held["run_id"])])
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         self.pending += rows
