@@ -43,6 +43,7 @@ def compare_command(
     Finished runs are kept in OUT/runs/: run again, and only the missing ones run."""
     from uprising.analysis.compare import ensemble
     from uprising.analysis.paired import paired
+    from uprising.run import cores
     from uprising.run.scored import Record, scored_runs
     from uprising.run.simulate import package_version
     from uprising.scenarios.observed import ObservedError, load_observed
@@ -77,12 +78,11 @@ def compare_command(
         label = f"{spec.name} x {runs} runs" + (f", {side} side by side" if side > 1 else "")
         with progress_bar(label, "hours", as_json) as bar:
             task = bar.add_task("runs", total=hours * runs)
-            hours_done: dict[int, int] = {}
 
-            def advance(s: int, done: int, t: Any = task, seen: dict = hours_done) -> None:
-                seen[s] = done
-                bar.update(t, completed=sum(seen.values()))
+            def show(done: int, t: Any = task) -> None:
+                bar.update(t, completed=done)
 
+            advance = cores.summed(show)
             record = Record(out, spec, observed)
             per_run = scored_runs(spec, observed, seeds, record, side, advance, draw)
         files[f"{spec.name} runs"] = str(record.path)

@@ -100,6 +100,17 @@ def side_by_side(
                 finished(key, running.pop(key).get())  # a failed call raises here
 
 
+def summed(report: Callable[[int], None]) -> Callable[[Any, int], None]:
+    """Progress of calls side by side, `(key, done)` each, as the total done, for one bar."""
+    done: dict[Any, int] = {}
+
+    def advance(key: Any, now: int) -> None:
+        done[key] = now
+        report(sum(done.values()))
+
+    return advance
+
+
 class _Reporter:
     """A task's `progress(key, done)` in a worker: sent to the parent through a queue."""
 

@@ -159,13 +159,8 @@ def ensemble(
     )
     hours = length(spec)
     if workers > 1 and len(todo) > 1:
-        hours_done: dict[int, int] = {}
-
-        def advance_one(s: int, d: int) -> None:
-            hours_done[s] = d
-            if progress:
-                progress(sum(hours_done.values()), len(todo) * hours)
-
+        total = len(todo) * hours
+        advance_one = cores.summed(lambda d: progress(d, total)) if progress else None
         calls = {s: (spec_of[s], s) for s in todo}
         n = min(workers, len(todo))
         cores.side_by_side(_one_run, calls, n, advance_one, lambda s, r: finished(s, *r))

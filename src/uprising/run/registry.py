@@ -3,8 +3,8 @@
 One row per run: when, package version, scenario, its hash, variant, rules, parameters (the
 overrides, as JSON), seed, backend, wall time, metrics (a MAP of name to value) and the file its
 results went to. `record` appends, skipping runs already held; `query` reads, on a read-only
-connection, so a query can never change the registry. Only the process that runs a command writes (sweep workers do not):
-DuckDB lets one process write a file at a time.
+connection, so a query can never change the registry. Only the process that runs a command
+writes (sweep workers do not): DuckDB lets one process write a file at a time.
 
     uprising runs --sql "SELECT variant, avg(metrics['deaths']) FROM runs GROUP BY variant"
 """
