@@ -432,8 +432,9 @@ def _neutral(name: str, scenario: CountryScenario, on: Compiled, off: Compiled) 
         )
         assert sum(on.police) < sum(off.police)
     elif name == "legitimacy":
-        assert float(c_on.per_arrest) > 0 and float(c_on.per_death) > 0
-        assert float(c_off.per_arrest) == 0.0 and float(c_off.per_death) == 0.0
+        erosion = ("per_arrest", "per_dispersal", "per_death")
+        assert all(float(getattr(c_on, e)) > 0 for e in erosion)
+        assert all(float(getattr(c_off, e)) == 0.0 for e in erosion)
     elif name == "news":
         assert float(c_on.news_effect) == 10.0
         assert float(c_off.news_effect) == 0.0

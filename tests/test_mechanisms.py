@@ -258,16 +258,14 @@ def test_a_trigger_fires_once_the_national_share_reaches_it() -> None:
 # --- legitimacy --------------------------------------------------------------------------------
 
 
-def _legitimacy(L: float, arrests: float, deaths: float, boost: float) -> float:
-    out = legitimacy.update(
-        jnp.float32(L),
-        jnp.float32(arrests),
-        jnp.float32(deaths),
-        jnp.float32(boost),
-        jnp.float32(0.01),
-        jnp.float32(0.1),
+def _legitimacy(
+    L: float, detained: float, deaths: float, boost: float, dispersed: float = 0.0
+) -> float:
+    f = jnp.float32
+    seen = legitimacy.Seen(f(detained), f(dispersed), f(deaths))
+    return float(
+        legitimacy.update(f(L), seen, f(boost), legitimacy.Seen(f(0.01), f(0.002), f(0.1)))
     )
-    return float(out)
 
 
 def test_legitimacy_erodes_with_arrests_and_deaths_and_rises_with_boosts() -> None:
@@ -275,6 +273,16 @@ def test_legitimacy_erodes_with_arrests_and_deaths_and_rises_with_boosts() -> No
     assert _legitimacy(0.8, 2.0, 0.0, 0.0) == pytest.approx(0.78)
     assert _legitimacy(0.8, 0.0, 1.0, 0.0) == pytest.approx(0.7)
     assert _legitimacy(0.5, 0.0, 0.0, 0.1) == pytest.approx(0.6)
+    assert _legitimacy(0.8, 0.0, 0.0, 0.0, dispersed=5.0) == pytest.approx(0.79)  # at its own rate
+
+
+def test_legitimacy_without_dispersals_is_the_old_formula_bit_for_bit() -> None:
+    """Scenarios without dispersal must keep their numbers: L - per_arrest a - per_death d, in
+    that order, in float32."""
+    rng = np.random.default_rng(0)
+    for L, a, d in rng.uniform(0, 1, (200, 3)).astype(np.float32):
+        old = np.float32(np.float32(L - np.float32(0.01) * a) - np.float32(0.1) * d)
+        assert _legitimacy(float(L), float(a), float(d), 0.0) == float(np.clip(old, 0, 1))
 
 
 def test_legitimacy_stays_within_zero_and_one() -> None:

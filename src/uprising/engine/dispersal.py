@@ -7,8 +7,8 @@ arrest (rule C) detains with probability `detain_share`, and otherwise disperses
 leaves the street for a term drawn as jail terms are, up to `dispersal_hours`, and then comes
 back to where it was taken, free to rise again. A dispersal is not a detention (`State.dispersed`
 counts them apart) and does not kill; seen by others, it is repression all the same and erodes
-legitimacy as an arrest does. Epstein's model detains every time (share 1), and then nothing
-here changes anything.
+legitimacy, at its own rate (`world/legitimacy.py`). Epstein's model detains every time (share
+1), and then nothing here changes anything.
 """
 
 from __future__ import annotations

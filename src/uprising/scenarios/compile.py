@@ -191,6 +191,7 @@ def compile_country(scenario: CountryScenario) -> Compiled:
         max_jail=_f32(s.epstein.max_jail_hours),
         per_arrest=_f32(m.legitimacy.per_arrest if m.legitimacy.enabled else 0.0),
         per_death=_f32(m.legitimacy.per_death if m.legitimacy.enabled else 0.0),
+        per_dispersal=_f32(m.legitimacy.per_dispersal if m.legitimacy.enabled else 0.0),
         odds=_f32(m.defection.odds),
         flight_rate=_f32(m.defection.rate if m.defection.enabled else 0.0),
         defect_share=_f32(m.defection.defect_share),

@@ -58,6 +58,7 @@ class Country:
     max_jail: Array
     per_arrest: Array
     per_death: Array
+    per_dispersal: Array
     odds: Array
     flight_rate: Array
     defect_share: Array
@@ -157,9 +158,13 @@ def step(
     active = seen["active"].astype(jnp.float32)
 
     arrests = (cities.arrests - state.cities.arrests) * country.per_10k
+    dispersed = (cities.dispersed - state.cities.dispersed) * country.per_10k
     deaths = (cities.deaths - state.cities.deaths) * country.per_10k
     legitimacy = legitimacy_rule.update(
-        state.legitimacy, arrests, deaths, levers.boost, country.per_arrest, country.per_death
+        state.legitimacy,
+        legitimacy_rule.Seen(arrests - dispersed, dispersed, deaths),
+        levers.boost,
+        legitimacy_rule.Seen(country.per_arrest, country.per_dispersal, country.per_death),
     )
     anger, fear = lethal.witnessed(
         state.anger, state.fear, deaths, country.backlash, country.deterrence, country.decay
