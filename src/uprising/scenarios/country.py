@@ -93,7 +93,9 @@ class Prices(Switch):
 
 
 class Legitimacy(Switch):
-    per_arrest: float = Field(0.002, ge=0.0, description="L lost per arrest per 10k residents")
+    per_arrest: float = Field(
+        0.002, ge=0.0, description="L lost per detention (every arrest without dispersal) per 10k"
+    )
     per_death: float = Field(0.05, ge=0.0, description="L lost per killing per 10k residents")
     per_dispersal: float = Field(
         0.002, ge=0.0, description="L lost per dispersal per 10k residents (dispersal on)"
