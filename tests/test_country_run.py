@@ -98,6 +98,32 @@ def test_dispersed_citizens_are_arrested_but_not_detained(base) -> None:
     assert (total == ds["citizens"]).all()
 
 
+def test_forces_sent_to_a_lost_city_change_nothing_until_they_arrive() -> None:
+    """Forces to retake a city whose centre is held: the run with them is the run without them
+    (the same slots, so the same random numbers) until they arrive, `delay` hours after the
+    first hour the centre is held under a state of emergency; then that city has more police."""
+    retake = {"mechanisms.levers.retake_per_10k": 40.0, "mechanisms.levers.retake_delay_hours": 3}
+    never = {**retake, "mechanisms.levers.retake_delay_hours": 720}
+    # Seed 7: Shymkent's centre is held on 7 January, and its forces are 4 agents at this scale.
+    sent, not_sent = [
+        simulate_country(load_scenario("kazakhstan-2022", {**COARSE, **r}), seed=7)  # type: ignore[arg-type]
+        for r in (retake, never)
+    ]
+    hours = np.arange(sent.sizes["time"])
+    # The built-in's emergencies: Almaty, Aktau and Zhanaozen from 5 Jan 00:00, all from 16:00.
+    first = np.isin(sent["city"].values, ["Almaty", "Aktau", "Zhanaozen"])
+    emergency = np.where(first[None, :], hours[:, None] >= 96, hours[:, None] >= 112)
+    lost = not_sent["held"].values & emergency
+    assert lost.any(), "no centre is held under an emergency: pick another seed"
+    lost_at = np.where(lost.any(axis=0), lost.argmax(axis=0), len(hours))
+    arrival = lost_at.min() + 3
+    for name in ("active", "jailed", "police", "troops", "held", "legitimacy"):
+        np.testing.assert_array_equal(sent[name].values[:arrival], not_sent[name].values[:arrival])
+    city = lost_at.argmin()
+    after = slice(arrival, arrival + 24)
+    assert (sent["police"].values[after, city] > not_sent["police"].values[after, city]).any()
+
+
 def test_a_variant_is_paired_with_its_base_seed_for_seed(base) -> None:
     """Removed events are switched off, not deleted, so the runs share every random number and
     part only once the variant changes something: no-csto follows the base hour for hour until

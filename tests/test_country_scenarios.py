@@ -485,6 +485,20 @@ def test_a_disabled_mechanism_compiles_to_its_neutral_setting(name: str) -> None
     _neutral(name, scenario, on, off)
 
 
+def test_forces_to_retake_cities_follow_population_and_keep_their_slots_when_off() -> None:
+    retake = {"mechanisms.levers.retake_per_10k": 40.0}
+    scenario, on = _coarse(**retake)
+    _, off = _coarse(**retake, **{"mechanisms.levers.enabled": False})
+    _, none = _coarse()
+    population = np.asarray([c.population for c in scenario.cities])
+    visible = scenario.epstein.police_visibility * scenario.mechanisms.participation.share
+    expected = population * 40.0 / 1e4 * visible / scenario.people_per_agent
+    np.testing.assert_allclose(np.asarray(on.country.retake_forces), expected, rtol=1e-6)
+    assert not np.asarray(off.country.retake_forces).any()
+    assert not np.asarray(none.country.retake_forces).any()  # the built-in sends none
+    assert int(off.country.cop_slots) == int(on.country.cop_slots) > int(none.country.cop_slots)
+
+
 def test_disabled_networks_carry_no_news_even_with_a_share() -> None:
     with_networks = _country(COARSE, variant="horizontal-networks")
     assert float(compile_country(with_networks).country.channels[2]) == pytest.approx(0.3)

@@ -16,7 +16,7 @@ from uprising.engine.rules import RULES
 from uprising.engine.state import ACTIVE, DEAD, WALL, State
 from uprising.world import events as ev
 from uprising.world import layout as layout_rule
-from uprising.world import legitimacy, news, prices, seizure
+from uprising.world import legitimacy, news, prices, retake, seizure
 from uprising.world.layout import Layout
 
 # --- prices ------------------------------------------------------------------------------------
@@ -409,6 +409,34 @@ def test_anger_and_fear_fade_and_grow_with_killings() -> None:
 
     assert witnessed(0.0) == pytest.approx((0.9, 1.8))
     assert witnessed(3.0) == pytest.approx((0.9 + 0.3, 1.8 + 1.5))
+
+
+# --- retaking lost cities ----------------------------------------------------------------------
+
+
+def test_a_city_is_lost_at_the_first_hour_its_centre_is_held_under_an_emergency() -> None:
+    never = jnp.full(3, ev.NEVER, jnp.float32)
+    held = jnp.array([True, True, False])
+    emergency = jnp.array([0.5, 0.0, 0.5])
+    lost_at = retake.lost(never, held, emergency, jnp.int32(7))
+    np.testing.assert_array_equal(lost_at, [7.0, ev.NEVER, ev.NEVER])  # held, but no emergency
+    # Later hours keep the first, held or not.
+    again = retake.lost(lost_at, jnp.array([True, True, True]), jnp.full(3, 0.5), jnp.int32(9))
+    np.testing.assert_array_equal(again, [7.0, 9.0, 9.0])
+
+
+def test_forces_arrive_after_the_delay_and_stay_while_the_emergency_lasts() -> None:
+    lost_at = jnp.array([10.0, ev.NEVER], jnp.float32)
+    forces = jnp.array([4.0, 4.0], jnp.float32)
+
+    def sent(hour: int, emergency: float) -> list[float]:
+        em = jnp.full(2, emergency, jnp.float32)
+        return np.asarray(retake.sent(lost_at, jnp.int32(hour), em, forces, jnp.float32(6.0)))
+
+    np.testing.assert_array_equal(sent(15, 0.5), [0.0, 0.0])
+    np.testing.assert_array_equal(sent(16, 0.5), [4.0, 0.0])  # never lost: never sent
+    np.testing.assert_array_equal(sent(400, 0.5), [4.0, 0.0])
+    np.testing.assert_array_equal(sent(400, 0.0), [0.0, 0.0])  # the emergency is over
 
 
 # --- dispersal ---------------------------------------------------------------------------------

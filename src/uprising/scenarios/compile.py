@@ -23,7 +23,8 @@ from uprising.world.layout import Layout
 
 LEVER_KINDS = ("concession", "resignation", "emergency", "transfer")
 MAX_COP_SHARE = 0.25
-"""Most of a city's cells its police, transfers and troops may take (the rest: citizens, space)."""
+"""Most of a city's cells its police, transfers, troops and retaking forces may take (the rest:
+citizens, space)."""
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,15 @@ def compile_country(scenario: CountryScenario) -> Compiled:
     citizens = [max(1, round(c.population * s.street_share / per)) for c in s.cities]
     police = [round(_agents(c.police * _force_factor(s), per)) for c in s.cities]
     events = _events(s, cal, names)
-    # Switched-off events keep their slots: a variant then has its base's shapes and, seed for
-    # seed, its random numbers (paired runs).
+    # Switched-off events, and forces sent to retake cities with the levers off, keep their
+    # slots: a variant then has its base's shapes and, seed for seed, its random numbers (paired
+    # runs).
+    retake = [
+        _agents(c.population * m.levers.retake_per_10k / 1e4 * _force_factor(s), per)
+        for c in s.cities
+    ]
     inflow = (np.asarray(events.count)[:, None] * np.asarray(events.cities)).sum(axis=0)
+    inflow = inflow + np.asarray(retake)
     cop_slots = int(max(p + math.ceil(i) for p, i in zip(police, inflow, strict=True)))
     margin = radius(max(s.grid.citizen_vision, s.grid.cop_vision))
     layout = Layout.plan(citizens, s.grid.citizen_density, margin, cop_slots)
@@ -133,9 +140,9 @@ def compile_country(scenario: CountryScenario) -> Compiled:
         need, room = police[c] + inflow[c], MAX_COP_SHARE * h * w
         if need > room:
             raise ValueError(
-                f"cities.{names[c]}: police, transfers and troops ({need:.0f} agents) would take"
-                f" more than {MAX_COP_SHARE:.0%} of its {h * w} cells; allowed: at most"
-                f" {room:.0f} agents (fewer police or troops)"
+                f"cities.{names[c]}: police, transfers, troops and retaking forces"
+                f" ({need:.0f} agents) would take more than {MAX_COP_SHARE:.0%} of its {h * w}"
+                f" cells; allowed: at most {room:.0f} agents (fewer police or troops)"
             )
     world = World(
         height=layout.height,
@@ -205,6 +212,8 @@ def compile_country(scenario: CountryScenario) -> Compiled:
         centre_radius=_f32(np.maximum(1.0, m.seizure.centre_share * sides)),
         held_ratio=_f32(m.seizure.ratio if m.seizure.enabled else np.inf),
         held_min_share=_f32(m.seizure.min_share),
+        retake_forces=_f32(retake if m.levers.enabled else np.zeros(len(retake))),
+        retake_delay=_f32(m.levers.retake_delay_hours),
         events=events,
     )
     return Compiled(cal, layout, world, country, police)

@@ -151,6 +151,15 @@ class Levers(Switch):
     emergency_arrest_rate: float = Field(
         1.0, ge=0.0, le=1.0, description="epstein.arrest_rate while an emergency is in force"
     )
+    retake_per_10k: float = Field(
+        0.0,
+        ge=0.0,
+        description="officers per 10,000 residents sent to a city whose centre is held while an"
+        " emergency is in force there (a lever by rule; 0: none)",
+    )
+    retake_delay_hours: float = Field(
+        12.0, ge=0.0, le=720.0, description="hours from losing the centre to their arrival"
+    )
 
 
 class Participation(Switch):
@@ -168,7 +177,9 @@ class Mechanisms(Strict):
     blackout: Switch = Switch()
     networks: Networks = Networks()
     defection: Defection = Defection()
-    levers: Levers = Field(Levers(), description="concession, resignation, emergency, transfers")
+    levers: Levers = Field(
+        Levers(), description="concession, resignation, emergency, transfers, retaking cities"
+    )
     lethal_force: LethalForce = LethalForce()
     dispersal: Dispersal = Dispersal()
     troops: Switch = Switch()

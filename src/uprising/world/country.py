@@ -4,7 +4,8 @@
 levers and the news from other cities set every city's engine parameters (legitimacy, hardship,
 k, lethality, police on the grid); all cities take one engine step in one batched call; then the
 city-level mechanisms update from what happened (legitimacy, anger and fear, police flight and
-defection, who holds the centre, triggered events). `run` scans it over the calendar.
+defection, who holds the centre and which cities are lost, triggered events). `run` scans it over
+the calendar.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from uprising.engine.world import World
 from uprising.world import events as events_rule
 from uprising.world import legitimacy as legitimacy_rule
 from uprising.world import news as news_rule
-from uprising.world import seizure
+from uprising.world import retake, seizure
 
 HISTORY = 64
 """Hours of past shares of actives kept for the news channels' delays (delays < HISTORY)."""
@@ -72,6 +73,8 @@ class Country:
     centre_radius: Array  # (C,)
     held_ratio: Array
     held_min_share: Array
+    retake_forces: Array  # (C,) agents sent to retake a city whose centre is held
+    retake_delay: Array  # hours from losing the centre to their arrival
     events: events_rule.Events
 
 
@@ -86,6 +89,7 @@ class CountryState:
     fled: Array  # (C,)
     defected: Array  # (C,)
     history: Array  # (HISTORY, C) shares of actives, ring by hour
+    lost_at: Array  # (C,) hour the centre was first held under an emergency; NEVER: not yet
     start: Array  # (E,) event starts (triggers fill them in)
     hour: Array  # () int32
 
@@ -101,6 +105,7 @@ def start(cities: State, country: Country) -> CountryState:
         fled=zeros,
         defected=zeros,
         history=jnp.zeros((HISTORY, country.citizens.shape[0]), jnp.float32),
+        lost_at=jnp.full_like(country.citizens, events_rule.NEVER),
         start=country.events.start,
         hour=jnp.int32(0),
     )
@@ -150,7 +155,11 @@ def step(
     levers = events_rule.levers(country.events, state.start, state.hour)
     params = _engine_params(state, country, levers)
     police = jnp.maximum(state.police + levers.transfer, 0.0)
-    cops = jnp.clip(jnp.round(police + levers.troops), 0, country.cop_slots).astype(jnp.int32)
+    sent = retake.sent(
+        state.lost_at, state.hour, levers.emergency, country.retake_forces, country.retake_delay
+    )
+    cops = jnp.clip(jnp.round(police + levers.troops + sent), 0, country.cop_slots)
+    cops = cops.astype(jnp.int32)
     keys = jax.random.split(key, country.citizens.shape[0])
     run_city = partial(engine_step, world=world.batched("cities"))
     cities = jax.vmap(run_city, axis_name="cities")(state.cities, params, keys, cops=cops)
@@ -194,6 +203,7 @@ def step(
         fled=fled,
         defected=defected,
         history=state.history.at[state.hour % HISTORY].set(share),
+        lost_at=retake.lost(state.lost_at, held, levers.emergency, state.hour),
         start=events_rule.fire(country.events, state.start, state.hour, national),
         hour=state.hour + 1,
     )
