@@ -181,6 +181,7 @@ def test_levers_become_scenario_keys() -> None:
                 "troops_count": 4060,
                 "networks_share": 0.0,  # the default: no override
                 "arrest_rate": 0.4,
+                "retake": 20.0,
                 "calendar_end": "2022-01-10T00:00",
             },
         },
@@ -196,6 +197,7 @@ def test_levers_become_scenario_keys() -> None:
     assert o["events.csto-almaty.count"] + o["events.csto-rest.count"] == 4060
     assert "mechanisms.networks.share" not in o
     assert o["epstein.arrest_rate"] == 0.4 and spec.epstein.arrest_rate == 0.4
+    assert o["mechanisms.levers.retake_per_10k"] == spec.mechanisms.levers.retake_per_10k == 20
     assert o["end"] == datetime(2022, 1, 10) and spec.end == datetime(2022, 1, 10)
     assert spec.cities[0].legitimacy == pytest.approx(0.8)
     # the moved troops still begin before the end; the regional blackout (10 Jan) does not

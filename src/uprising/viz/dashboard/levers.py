@@ -329,6 +329,21 @@ def levers(spec: CountryScenario) -> list[Lever]:
     )
     out.append(
         Lever(
+            "retake",
+            "Forces to retake lost cities (per 10,000 residents)",
+            "Force",
+            "number",
+            m.levers.retake_per_10k,
+            ("mechanisms.levers.retake_per_10k",),
+            "Officers the state sends to a city whose centre protesters hold under a state of"
+            " emergency, after the scenario's delay; 0: none.",
+            0.0,
+            50.0,
+            5.0,
+        )
+    )
+    out.append(
+        Lever(
             "lethal_force",
             "Lethal force",
             "Force",
@@ -487,6 +502,7 @@ def _overrides(spec: CountryScenario, moved: dict[str, Any]) -> dict[str, Any]:
         ("lethal_force", "mechanisms.lethal_force.enabled"),
         ("networks_share", "mechanisms.networks.share"),
         ("arrest_rate", "epstein.arrest_rate"),
+        ("retake", "mechanisms.levers.retake_per_10k"),
     ):
         if name in moved:
             out[key] = moved[name]
