@@ -429,7 +429,7 @@ def test_forces_arrive_after_the_delay_and_stay_while_the_emergency_lasts() -> N
     lost_at = jnp.array([10.0, ev.NEVER], jnp.float32)
     forces = jnp.array([4.0, 4.0], jnp.float32)
 
-    def sent(hour: int, emergency: float) -> list[float]:
+    def sent(hour: int, emergency: float) -> np.ndarray:
         em = jnp.full(2, emergency, jnp.float32)
         return np.asarray(retake.sent(lost_at, jnp.int32(hour), em, forces, jnp.float32(6.0)))
 
