@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from jax import Array
 
 from uprising.engine import counts as counts_rule
+from uprising.engine.buffers import materialised
 from uprising.engine.neighbourhood import ACTIVE_UNIT, LOW_MASK
 from uprising.engine.params import Params
 from uprising.engine.rules import Rounding
@@ -66,10 +67,18 @@ def citizens_turn(
     actives = 1 + (packed >> 16)
     if not rules.counts_self_twice:
         actives = actives - was_active
-    p = arrest_probability(cops, actives, params.k, rules.rounding)
-    g = grievance(state.hardship[slots], legitimacy, params.hardship_shift)
-    now = jnp.where(is_active(g, state.risk_aversion[slots], p, params.threshold), ACTIVE, QUIET)
-    new_kind = jnp.where(free, now, here).astype(jnp.uint8)
+
+    def decide() -> tuple[Array, Array]:
+        p = arrest_probability(cops, actives, params.k, rules.rounding)
+        g = grievance(state.hardship[slots], legitimacy, params.hardship_shift)
+        risk_aversion = state.risk_aversion[slots]
+        now = jnp.where(is_active(g, risk_aversion, p, params.threshold), ACTIVE, QUIET)
+        new_kind = jnp.where(free, now, here).astype(jnp.uint8)
+        delta = ((new_kind == ACTIVE).astype(jnp.int32) - was_active) * ACTIVE_UNIT
+        return new_kind, jnp.where(free, delta, 0)
+
+    # Materialised: the new kinds and count changes feed several readers, each of which would
+    # otherwise redo the rule (6% of a step at 100x100, 12% at 400x400).
+    new_kind, delta = materialised(decide, world.any_world(state.t >= 0))
     kind = state.kind.at[jnp.where(free, pos, world.cells)].set(new_kind, mode="drop")
-    delta = ((new_kind == ACTIVE).astype(jnp.int32) - was_active) * ACTIVE_UNIT
-    return state.with_(kind=kind), safe, jnp.where(free, delta, 0)
+    return state.with_(kind=kind), safe, delta

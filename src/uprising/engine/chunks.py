@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
 from uprising.engine.world import World
@@ -22,7 +23,7 @@ T = TypeVar("T")
 
 def each_pending(world: World, pending: Array, body: Callable[[Array, Array, T], T], carry: T) -> T:
     """`carry = body(i, live, carry)` for each chunk i flagged in `pending`, in order."""
-    ids = jnp.arange(pending.shape[0], dtype=jnp.int32)
+    ids = np.arange(pending.shape[0], dtype=np.int32)  # a constant: an iota would be a kernel
 
     def turn(state: tuple[Array, T]) -> tuple[Array, T]:
         pending, carry = state

@@ -12,12 +12,15 @@ site within vision.
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
 from uprising.engine import random
+from uprising.engine.buffers import materialised
 from uprising.engine.neighbourhood import (
     ACTIVE_UNIT,
     flat_offsets,
@@ -52,22 +55,31 @@ def _first_empty(
         [flat_offsets(cit_dy, cit_dx, world, margin), flat_offsets(cop_dy, cop_dx, world, margin)]
     )
     table = jax.lax.optimization_barrier(jnp.asarray(offsets))
-    size = jnp.where(is_citizen, len(cit_dy), len(cop_dy))[:, None]
-    base = jnp.where(is_citizen, 0, len(cit_dy))[:, None]
-    # One 32-bit hash gives two tries, 16 random bits each (shapes hold far fewer cells).
-    halves = random.bits(stream, (pos.shape[0], MOVE_TRIES // 2, 1)) >> jnp.array(
-        [0, 16], jnp.uint32
-    )
-    u = (halves & 0xFFFF).reshape(pos.shape[0], MOVE_TRIES).astype(jnp.int32)
-    here = padded_index(jnp.maximum(pos, 0), world, margin)[:, None]
-    slot = jnp.arange(MOVE_TRIES, dtype=jnp.int32)
-    stay = back[:, None] & (slot == 0)
+    # Tries run along the first axis, movers along the second: each step of a mover's search is
+    # then a row the compiler vectorises, and the search's reductions are elementwise between
+    # rows (2.5x faster than a row per mover).
+    n = pos.shape[0]
+    size = jnp.where(is_citizen, len(cit_dy), len(cop_dy))[None, :]
+    base = jnp.where(is_citizen, 0, len(cit_dy))[None, :]
+    # One 32-bit hash gives two tries, 16 random bits each (shapes hold far fewer cells): its
+    # low half, then its high half. Hash j of mover m is value (tries / 2) m + j of the stream,
+    # as in a row per mover.
+    pairs = MOVE_TRIES // 2
+    mover = jax.lax.broadcasted_iota(jnp.uint32, (pairs, n), 1)
+    pair = jax.lax.broadcasted_iota(jnp.uint32, (pairs, n), 0)
+    halves = jax.lax.bitcast_convert_type(random.hashed(stream, mover * pairs + pair), jnp.uint16)
+    u = jnp.moveaxis(halves, 2, 1).reshape(MOVE_TRIES, n).astype(jnp.int32)
+    here = padded_index(jnp.maximum(pos, 0), world, margin)[None, :]
+    attempt = jnp.arange(MOVE_TRIES, dtype=jnp.int32)[:, None]
+    stay = back[None, :] & (attempt == 0)
     tries = jnp.where(stay, here, here + table[base + ((u * size) >> 16)])
-    # Materialised once: left to fusion, the hashing would be redone by every consumer.
-    tries = jax.lax.optimization_barrier(tries)
-    usable = torus_padded(state.kind, world, margin)[tries] == EMPTY
-    first = jnp.min(jnp.where(usable, slot, MOVE_TRIES), axis=1)
-    target = jnp.sum(jnp.where(slot == first[:, None], tries, 0), axis=1)
+    # Materialised: fused into the gather, the padding is redone for every try (25% of a step
+    # at 100x100).
+    pad = partial(torus_padded, world=world, margin=margin)
+    padded = materialised(pad, world.any_world(state.t >= 0), state.kind)
+    usable = padded[tries] == EMPTY
+    first = jnp.min(jnp.where(usable, attempt, MOVE_TRIES), axis=0)
+    target = jnp.sum(jnp.where(attempt == first[None, :], tries, 0), axis=0)
     return grid_index(target, world, margin), first < MOVE_TRIES
 
 

@@ -40,6 +40,12 @@ def fold(stream: Array, data: int | Array) -> Array:
 
 def bits(stream: Array, shape: tuple[int, ...]) -> Array:
     counter = jax.lax.iota(jnp.uint32, int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    return hashed(stream, counter)
+
+
+def hashed(stream: Array, counter: Array) -> Array:
+    """The stream's values at the given indices: `bits(stream, shape)[i]` is `hashed(stream, i)`,
+    so a caller can lay out its values in whatever order its computation runs fastest."""
     return _lowbias32(_lowbias32(counter ^ stream[0]) + stream[1])
 
 
