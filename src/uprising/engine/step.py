@@ -18,6 +18,7 @@ from uprising.engine import counts as counts_rule
 from uprising.engine import jail as jail_rule
 from uprising.engine.activation import citizens_turn
 from uprising.engine.arrest import cops_turn
+from uprising.engine.buffers import materialised
 from uprising.engine.movement import move_group
 from uprising.engine.neighbourhood import ACTIVE_UNIT
 from uprising.engine.params import Params
@@ -83,11 +84,16 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
             counts, state.kind, world, (c_cells, c_delta, counts_rule.CHUNK)
         )
         if n_cop:
-            pos = jnp.where(cop_valid, state.pos[cop_slots], -1)
-            sees = pos >= 0
-            if counts_show_cops_view:  # a cop with no active in view has nothing to do
-                sees = sees & (counts_rule.at(counts, jnp.maximum(pos, 0), world) >= ACTIVE_UNIT)
-            sees = sees & arrest.willing(random.fold(g_stream, 2), sees.shape, params)
+
+            def seeing() -> Array:
+                pos = jnp.where(cop_valid, state.pos[cop_slots], -1)
+                sees = pos >= 0
+                if counts_show_cops_view:  # a cop with no active in view has nothing to do
+                    sees &= counts_rule.at(counts, jnp.maximum(pos, 0), world) >= ACTIVE_UNIT
+                return sees & arrest.willing(random.fold(g_stream, 2), sees.shape, params)
+
+            # Materialised: read in chunks and as a whole, it would be computed twice.
+            sees = materialised(seeing, world.any_world(state.t >= 0))
             state, a_cells, a_delta = cops_turn(
                 state, world, cop_slots, sees, params, random.fold(g_stream, 1)
             )
