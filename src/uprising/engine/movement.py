@@ -73,7 +73,7 @@ def _first_empty(
     attempt = jnp.arange(MOVE_TRIES, dtype=jnp.int32)[:, None]
     stay = back[None, :] & (attempt == 0)
     tries = jnp.where(stay, here, here + table[base + ((u * size) >> 16)])
-    # Materialised: fused into the gather, the padding is redone for every try (25% of a step
+    # Materialised: fused into the gather, the padding is redone for every try (20% of a step
     # at 100x100).
     pad = partial(torus_padded, world=world, margin=margin)
     padded = materialised(pad, world.any_world(state.t >= 0), state.kind)
