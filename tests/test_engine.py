@@ -29,6 +29,7 @@ from uprising.engine import (
     run_batch,
 )
 from uprising.engine import counts as counts_rule
+from uprising.engine.buffers import materialised
 from uprising.engine.neighbourhood import ACTIVE_UNIT
 
 SMALL = {"height": 20, "width": 20, "citizen_vision": 3, "cop_vision": 3, "substeps": 8}
@@ -284,3 +285,21 @@ def test_counts_kept_through_a_step_match_counting_afresh_after_every_change(rul
     jax.clear_caches()
     for a, b in zip(kept, recounted, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_materialised_value_is_its_own_buffer_and_unchanged() -> None:
+    """`materialised` keeps its conditional through compilation (the point of it: the compiler
+    fuses the value into its readers otherwise) and gives the value itself, under `vmap` too."""
+
+    def read(t: jax.Array, grid: jax.Array, at: jax.Array) -> jax.Array:
+        padded = materialised(lambda g: jnp.pad(g, 2, mode="wrap"), t >= 0, grid)
+        return padded.reshape(-1)[at]
+
+    t, grid = jnp.int32(3), jnp.arange(36, dtype=jnp.int32).reshape(6, 6)
+    at = jnp.asarray([0, 17, 99], jnp.int32)
+    expected = np.pad(np.asarray(grid), 2, mode="wrap").reshape(-1)[np.asarray(at)]
+    compiled = jax.jit(read).lower(t, grid, at).compile()
+    assert "conditional" in compiled.as_text()
+    np.testing.assert_array_equal(compiled(t, grid, at), expected)
+    batched = jax.vmap(read, in_axes=(None, 0, None))(t, jnp.stack([grid, grid + 1]), at)
+    np.testing.assert_array_equal(batched, np.stack([expected, expected + 1]))
