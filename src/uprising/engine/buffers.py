@@ -17,12 +17,12 @@ from jax import Array
 T = TypeVar("T")
 
 
-def materialised(make: Callable[..., T], always: Array, *operands: Array) -> T:
-    """`make(*operands)`, computed once into its own buffer.
+def materialised(make: Callable[[], T], always: Array) -> T:
+    """`make()`, computed once into its own buffer.
 
     `always` is a true predicate the compiler cannot see through: `state.t >= 0` will do, but
     not a loop counter (the compiler proves it and drops the conditional), and neither will
     branches that merely pass a value made outside. Under `vmap` the predicate must not be
     batched (`World.any_world`), or the conditional turns into a select and is fused again.
     """
-    return jax.lax.cond(always, make, make, *operands)
+    return jax.lax.cond(always, make, make)

@@ -12,8 +12,6 @@ site within vision.
 
 from __future__ import annotations
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -75,8 +73,8 @@ def _first_empty(
     tries = jnp.where(stay, here, here + table[base + ((u * size) >> 16)])
     # Materialised: fused into the gather, the padding is redone for every try (20% of a step
     # at 100x100).
-    pad = partial(torus_padded, world=world, margin=margin)
-    padded = materialised(pad, world.any_world(state.t >= 0), state.kind)
+    pad = lambda: torus_padded(state.kind, world, margin)  # noqa: E731
+    padded = materialised(pad, world.any_world(state.t >= 0))
     usable = padded[tries] == EMPTY
     first = jnp.min(jnp.where(usable, attempt, MOVE_TRIES), axis=0)
     target = jnp.sum(jnp.where(attempt == first[None, :], tries, 0), axis=0)
