@@ -292,7 +292,7 @@ def test_a_materialised_value_is_its_own_buffer_and_unchanged() -> None:
     fuses the value into its readers otherwise) and gives the value itself, under `vmap` too."""
 
     def read(t: jax.Array, grid: jax.Array, at: jax.Array) -> jax.Array:
-        padded = materialised(lambda: jnp.pad(grid, 2, mode="wrap"), t >= 0)
+        padded = materialised(lambda: jnp.pad(grid, 2, mode="wrap"), World(**SMALL), t)
         return padded.reshape(-1)[at]
 
     t, grid = jnp.int32(3), jnp.arange(36, dtype=jnp.int32).reshape(6, 6)

@@ -14,15 +14,17 @@ from typing import TypeVar
 import jax
 from jax import Array
 
+from uprising.engine.world import World
+
 T = TypeVar("T")
 
 
-def materialised(make: Callable[[], T], always: Array) -> T:
+def materialised(make: Callable[[], T], world: World, t: Array) -> T:
     """`make()`, computed once into its own buffer.
 
-    `always` is a true predicate the compiler cannot see through: `state.t >= 0` will do, but
-    not a loop counter (the compiler proves it and drops the conditional), and neither will
-    branches that merely pass a value made outside. Under `vmap` the predicate must not be
-    batched (`World.any_world`), or the conditional turns into a select and is fused again.
+    The conditional's predicate is `t >= 0` for the step counter `t`: true, but not something
+    the compiler can prove (it proves a loop counter >= 0 and drops the conditional), and taken
+    for the whole batch (`World.any_world`), since under `vmap` a batched predicate turns the
+    conditional into a select that is fused again.
     """
-    return jax.lax.cond(always, make, make)
+    return jax.lax.cond(world.any_world(t >= 0), make, make)

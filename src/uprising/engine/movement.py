@@ -73,8 +73,7 @@ def _first_empty(
     tries = jnp.where(stay, here, here + table[base + ((u * size) >> 16)])
     # Materialised: fused into the gather, the padding is redone for every try (20% of a step
     # at 100x100).
-    pad = lambda: torus_padded(state.kind, world, margin)  # noqa: E731
-    padded = materialised(pad, world.any_world(state.t >= 0))
+    padded = materialised(lambda: torus_padded(state.kind, world, margin), world, state.t)
     usable = padded[tries] == EMPTY
     first = jnp.min(jnp.where(usable, attempt, MOVE_TRIES), axis=0)
     target = jnp.sum(jnp.where(attempt == first[None, :], tries, 0), axis=0)

@@ -93,7 +93,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
                 return sees & arrest.willing(random.fold(g_stream, 2), sees.shape, params)
 
             # Materialised: read in chunks and as a whole, it would be computed twice.
-            sees = materialised(seeing, world.any_world(state.t >= 0))
+            sees = materialised(seeing, world, state.t)
             state, a_cells, a_delta = cops_turn(
                 state, world, cop_slots, sees, params, random.fold(g_stream, 1)
             )
