@@ -261,6 +261,36 @@ def test_counts_kept_by_stencils_equal_a_full_recount(
     np.testing.assert_array_equal(counts_rule.at(kept, everywhere, world), expected.reshape(-1))
 
 
+def test_a_batch_adds_each_worlds_changes_once_however_they_lie_in_chunks() -> None:
+    """In a batch the loop over chunks runs until the busiest world is done: here ten turns for
+    a world with one change in each chunk of 4, while the world beside it (changes in its first
+    and last chunks only) waits for eight, on its last chunk, which it must not add again. Both
+    must end with the counts of a recount."""
+    world = World(12, 13, 0.5, 0.2, 3, 3, rules="netlogo", substeps=1)
+    rng = np.random.default_rng(3)
+    cells = rng.choice(world.cells, size=(2, 40), replace=False).astype(np.int32)
+    spread = np.zeros((2, 40), np.int32)
+    spread[0, ::4] = rng.choice([1, -1, ACTIVE_UNIT, -ACTIVE_UNIT], 10)  # one per chunk
+    spread[1, :4] = spread[1, -4:] = rng.choice([1, ACTIVE_UNIT], 4)  # first and last chunks
+    before = rng.choice(np.array([EMPTY, QUIET, ACTIVE, COP]), (2, world.cells))
+    grid = ((before == COP) + (before == ACTIVE) * ACTIVE_UNIT).astype(np.int64)
+    np.add.at(grid, (np.arange(2)[:, None], cells), spread)  # the packed grid after the changes
+    batched = world.batched("worlds")
+
+    def kept(kind: jax.Array, cells: jax.Array, deltas: jax.Array) -> jax.Array:
+        counts = counts_rule.full(kind, batched)
+        counts = counts_rule.update(counts, kind, batched, (cells, deltas, 4))
+        return counts_rule.at(counts, jnp.arange(world.cells, dtype=jnp.int32), batched)
+
+    with mock.patch.object(counts_rule, "SCATTER_COST", 0):  # stencils, never a recount
+        got = jax.vmap(kept, axis_name="worlds")(jnp.asarray(before), cells, jnp.asarray(spread))
+    dy, dx = world.vision_shape("citizen", centre=True)
+    for w in range(2):
+        g = grid[w].reshape(world.height, world.width)
+        expected = sum(np.roll(g, (-a, -b), axis=(0, 1)) for a, b in zip(dy, dx, strict=True))
+        np.testing.assert_array_equal(np.asarray(got[w]), expected.reshape(-1))
+
+
 @pytest.mark.parametrize("rules", ["netlogo", "mesa"])  # the paper's rules rarely burst at L 0.8
 def test_counts_kept_through_a_step_match_counting_afresh_after_every_change(rules: str) -> None:
     """Whole runs with the incremental counts equal runs that count the grid after each change.
