@@ -255,10 +255,16 @@ def test_counts_kept_by_stencils_equal_a_full_recount(
     with mock.patch.object(counts_rule, "SCATTER_COST", 0):
         kept = counts_rule.update(counts, jnp.asarray(after), world, (cells, deltas, 4))
     everywhere = jnp.arange(world.cells, dtype=jnp.int32)
+    expected = _counted_by_rolling(packed(after), world)
+    np.testing.assert_array_equal(counts_rule.at(kept, everywhere, world), expected)
+
+
+def _counted_by_rolling(packed: np.ndarray, world: World) -> np.ndarray:
+    """The reference counts: a packed grid summed over the citizen vision by rolling it."""
+    grid = packed.reshape(world.height, world.width)
     dy, dx = world.vision_shape("citizen", centre=True)
-    grid = packed(after).reshape(world.height, world.width)
-    expected = sum(np.roll(grid, (-a, -b), axis=(0, 1)) for a, b in zip(dy, dx, strict=True))
-    np.testing.assert_array_equal(counts_rule.at(kept, everywhere, world), expected.reshape(-1))
+    rolled = (np.roll(grid, (-a, -b), axis=(0, 1)) for a, b in zip(dy, dx, strict=True))
+    return sum(rolled).reshape(-1)
 
 
 def test_a_batch_adds_each_worlds_changes_once_however_they_lie_in_chunks() -> None:
@@ -284,11 +290,8 @@ def test_a_batch_adds_each_worlds_changes_once_however_they_lie_in_chunks() -> N
 
     with mock.patch.object(counts_rule, "SCATTER_COST", 0):  # stencils, never a recount
         got = jax.vmap(kept, axis_name="worlds")(jnp.asarray(before), cells, jnp.asarray(spread))
-    dy, dx = world.vision_shape("citizen", centre=True)
     for w in range(2):
-        g = grid[w].reshape(world.height, world.width)
-        expected = sum(np.roll(g, (-a, -b), axis=(0, 1)) for a, b in zip(dy, dx, strict=True))
-        np.testing.assert_array_equal(np.asarray(got[w]), expected.reshape(-1))
+        np.testing.assert_array_equal(np.asarray(got[w]), _counted_by_rolling(grid[w], world))
 
 
 @pytest.mark.parametrize("rules", ["netlogo", "mesa"])  # the paper's rules rarely burst at L 0.8
