@@ -9,7 +9,18 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from uprising.engine import COP, EMPTY, QUIET, World, defection, dispersal, init, lethal, police
+from uprising.engine import (
+    COP,
+    EMPTY,
+    QUIET,
+    World,
+    defection,
+    dispersal,
+    init,
+    lethal,
+    police,
+    run,
+)
 from uprising.engine import random as engine_random
 from uprising.engine.params import Params
 from uprising.engine.rules import RULES
@@ -409,6 +420,21 @@ def test_anger_and_fear_fade_and_grow_with_killings() -> None:
 
     assert witnessed(0.0) == pytest.approx((0.9, 1.8))
     assert witnessed(3.0) == pytest.approx((0.9 + 0.3, 1.8 + 1.5))
+
+
+@pytest.mark.parametrize(("severity", "expected"), [(1.0, 0.405), (5.0, 0.081)])
+def test_fear_clears_a_street_that_certain_arrest_cannot(severity: float, expected: float) -> None:
+    # No legitimacy (G = H) and cops everywhere with a huge k: P = 1 for every citizen, and cops
+    # that never arrest, so one step shows rule A alone. With H, R ~ U(0, 1) and T = 0.1, the
+    # share active is P(H - R S > 0.1): 0.405 with S = 1 (Epstein: no certainty of arrest
+    # deters these) and 0.405 / 5 = 0.081 with S = 5.
+    world = World(40, 40, citizen_density=0.7, cop_density=0.2, rules="paper")
+    params = Params.make(legitimacy=0.0, k=50.0, threshold=0.1, arrest_rate=0.0, severity=severity)
+    state = init(world, jax.random.key(0))
+    _, seen = run(state, params, jax.random.key(1), world, steps=1)
+    share = float(seen["active"][0]) / state.n_citizens
+    # About 1,120 citizens: a binomial sd of 0.015 at 0.405 and 0.008 at 0.081; 4 sd either way.
+    assert abs(share - expected) < 4 * math.sqrt(expected * (1 - expected) / state.n_citizens)
 
 
 # --- retaking lost cities ----------------------------------------------------------------------

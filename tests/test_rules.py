@@ -44,6 +44,17 @@ def test_activation_rule() -> None:
     ]  # .45-.09 > .1; .45-.81 < .1; .1 !> .1
 
 
+def test_severity_deters_where_no_certainty_of_arrest_can() -> None:
+    # G - R > T: active even when arrest is certain (P = 1), as in Epstein's rule (severity 1).
+    g, r, certain, t = jnp.float32(0.9), jnp.float32(0.3), jnp.float32(1.0), jnp.float32(0.1)
+    assert bool(is_active(g, r, certain, t))
+    assert bool(is_active(g, r, certain, t, jnp.float32(1.0))) == bool(is_active(g, r, certain, t))
+    # Killings make an arrest graver: N = R P severity = 0.3 * 3 = 0.9, and .9 - .9 !> .1.
+    assert not bool(is_active(g, r, certain, t, jnp.float32(3.0)))
+    # Severity scales the risk, not the grievance: with no cop in view (P = 0) nothing changes.
+    assert bool(is_active(g, r, jnp.float32(0.0), t, jnp.float32(100.0)))
+
+
 @pytest.mark.parametrize(
     ("rules", "lo", "hi"), [(NETLOGO, 0, 9), (PAPER, 0, 10), (MESA, 1, 11)]
 )  # Mesa stores randint(0, Jmax) + 1: the turn that reaches 0 is the one it acts in

@@ -2,7 +2,8 @@
 
 G = H (1 - L) is grievance (a country adds prices, memory and anger to H), R risk aversion, T a
 threshold, and the estimated arrest probability P = 1 - exp(-k f(C / A)) with C the cops and
-A = 1 + actives within vision.
+A = 1 + actives within vision. A country scales the net risk R P by the severity of what an
+arrest brings (killings witnessed: `lethal`); in Epstein's model it is 1.
 """
 
 from __future__ import annotations
@@ -32,8 +33,19 @@ def grievance(hardship: Array, legitimacy: Array, shift: Array | float = 0.0) ->
     return (hardship + shift) * (1.0 - legitimacy)
 
 
-def is_active(grievance: Array, risk_aversion: Array, p_arrest: Array, threshold: Array) -> Array:
-    return grievance - risk_aversion * p_arrest > threshold
+def is_active(
+    grievance: Array,
+    risk_aversion: Array,
+    p_arrest: Array,
+    threshold: Array,
+    severity: Array | float = 1.0,
+) -> Array:
+    """G - N > T, with net risk N = R P severity (Epstein's N = R P where severity is 1).
+
+    Severity scales what an arrest costs: with killings it can exceed what any certainty of
+    arrest (P is at most 1) can deter.
+    """
+    return grievance - risk_aversion * p_arrest * severity > threshold
 
 
 def citizens_turn(
@@ -72,7 +84,8 @@ def citizens_turn(
         p = arrest_probability(cops, actives, params.k, rules.rounding)
         g = grievance(state.hardship[slots], legitimacy, params.hardship_shift)
         risk_aversion = state.risk_aversion[slots]
-        now = jnp.where(is_active(g, risk_aversion, p, params.threshold), ACTIVE, QUIET)
+        now = is_active(g, risk_aversion, p, params.threshold, params.severity)
+        now = jnp.where(now, ACTIVE, QUIET)
         new_kind = jnp.where(free, now, here).astype(jnp.uint8)
         delta = ((new_kind == ACTIVE).astype(jnp.int32) - was_active) * ACTIVE_UNIT
         return new_kind, jnp.where(free, delta, 0)

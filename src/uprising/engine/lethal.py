@@ -2,8 +2,8 @@
 
 The seed: "police recaptured downtown Almaty, killing at least dozens"; the order to "shoot to
 kill without warning" (7 January). A killing can enrage witnesses (backlash: more grievance) or
-frighten them (deterrence: a higher estimated arrest probability); the literature disagrees
-which wins, so both are parameters.
+frighten them (deterrence: an arrest now may cost a life, so the net risk of rebelling, R P, is
+multiplied by a severity above 1); the literature disagrees which wins, so both are parameters.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def witnessed(
     deterrence: Array,
     decay: Array,
 ) -> tuple[Array, Array]:
-    """Anger (added to hardship) and fear (raising k) after one hour, both fading by `decay`.
+    """Anger (added to hardship) and fear (severity - 1) after one hour, both fading by `decay`.
 
     `killed_per_10k` is the hour's killings per 10,000 residents of the city, so the response
     does not depend on how many people an agent stands for.

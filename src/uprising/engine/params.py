@@ -58,6 +58,9 @@ class Params:
     """Share of arrests that detain; the others disperse (`dispersal`). 1 in Epstein's model."""
     dispersal_hours: Array
     """Longest time a dispersed citizen stays off the street (a term drawn as jail terms are)."""
+    severity: Array
+    """How grave the penalty is against a jail term: it multiplies the net risk, N = R P severity
+    (deterrence by killings). 1 in Epstein's model."""
 
     @staticmethod
     def make(
@@ -71,6 +74,7 @@ class Params:
         arrest_rate: float = 1.0,
         detain_share: float = 1.0,
         dispersal_hours: float = 0.0,
+        severity: float = 1.0,
     ) -> Params:
         as_schedule = lambda v: v if isinstance(v, Schedule) else Schedule.constant(v)  # noqa: E731
         return Params(
@@ -84,4 +88,5 @@ class Params:
             arrest_rate=jnp.float32(arrest_rate),
             detain_share=jnp.float32(detain_share),
             dispersal_hours=jnp.float32(dispersal_hours),
+            severity=jnp.float32(severity),
         )

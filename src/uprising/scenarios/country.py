@@ -127,7 +127,9 @@ class Defection(Switch):
 class LethalForce(Switch):
     kill_share: float = Field(0.05, ge=0.0, le=1.0, description="arrests that kill")
     backlash: float = Field(0.05, ge=0.0, description="hardship per killing per 10k residents")
-    deterrence: float = Field(1.0, ge=0.0, description="k gain per killing per 10k residents")
+    deterrence: float = Field(
+        1.0, ge=0.0, description="severity gain per killing per 10k residents"
+    )
     fade_days: float = Field(3.0, gt=0.0, description="anger and fear fade with this time")
 
 

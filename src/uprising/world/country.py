@@ -84,7 +84,7 @@ class CountryState:
     cities: State  # batched over cities
     legitimacy: Array  # (C,)
     anger: Array  # (C,) added to hardship
-    fear: Array  # (C,) k multiplier - 1
+    fear: Array  # (C,) severity of an arrest - 1 (net-risk multiplier)
     police: Array  # (C,) regular police agents (float: flight is a rate)
     fled: Array  # (C,)
     defected: Array  # (C,)
@@ -123,12 +123,7 @@ def _engine_params(state: CountryState, country: Country, levers: events_rule.Le
         country.delays,
         country.channels,
     )
-    k = (
-        country.k
-        * (1.0 + levers.emergency)
-        * (1.0 + state.fear)
-        * news_rule.risk_factor(news, country.news_effect)
-    )
+    k = country.k * (1.0 + levers.emergency) * news_rule.risk_factor(news, country.news_effect)
     at_zero = jnp.zeros((n, 1), jnp.float32)
     return Params(
         legitimacy=Schedule(at_zero, state.legitimacy[:, None]),
@@ -145,6 +140,7 @@ def _engine_params(state: CountryState, country: Country, levers: events_rule.Le
             levers.emergency > 0, country.emergency_detain_share, country.detain_share
         ),
         dispersal_hours=jnp.full(n, country.dispersal_hours),
+        severity=1.0 + state.fear,
     )
 
 
