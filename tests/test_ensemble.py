@@ -3,8 +3,10 @@ people (a few seconds a run), so that the whole calendar runs in the test suite.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
+import re
 
 import duckdb
 import pandas as pd
@@ -16,7 +18,7 @@ from uprising.analysis import metrics, outcome
 from uprising.cli import app
 from uprising.run import cores, registry
 from uprising.run.ensemble import draw, ensemble, load_posterior
-from uprising.run.simulate import provenance
+from uprising.run.simulate import package_version, provenance
 from uprising.scenarios.load import ScenarioError, load_scenario
 
 SMALL = {"people_per_agent": 400}
@@ -60,11 +62,20 @@ def test_ensemble_resumes_and_matches_an_uninterrupted_one(spec, tmp_path):
     assert q["q05"] <= q["q50"] <= q["q95"]
 
 
-def test_an_ensemble_refuses_a_table_of_another_model(spec, tmp_path):
+def test_an_ensemble_refuses_a_table_of_another_model(spec, tmp_path, monkeypatch):
     table = tmp_path / "runs.parquet"
     ensemble(spec, 1, seed=0, table=table)
     with pytest.raises(ValueError, match="variant"):
         ensemble(spec, 1, seed=0, table=table, variant="no-csto")
+    # The same scenario run by other code: its numbers could differ, so they are not reused.
+    code = importlib.import_module("uprising.run.ensemble")  # `uprising.run` is a function
+    monkeypatch.setattr(code, "package_version", lambda: "0.2.0+00000000")
+    with pytest.raises(ValueError, match="version"):
+        ensemble(spec, 1, seed=0, table=table)
+
+
+def test_the_version_names_the_release_and_the_code():
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*\+[0-9a-f]{8}", package_version())
 
 
 def test_posterior_draws_are_weighted_and_reproducible(spec, tmp_path):

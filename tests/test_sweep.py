@@ -4,8 +4,10 @@ kill -9, and a real Dask cluster on loopback giving the table a local sweep give
 from __future__ import annotations
 
 import fcntl
+import importlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -381,6 +383,17 @@ def test_killed_sweep_resumes_to_the_same_table(
     third = sweep(plan(sweep_file), out, registry_path=Path(env["UPRISING_REGISTRY"]))
     assert (third.skipped, third.done) == (TASKS, 0)  # nothing left: no cluster, no runs
     pd.testing.assert_frame_equal(pd.read_parquet(out / RESULTS), reference)
+
+
+def test_a_sweep_refuses_parts_run_by_other_code(
+    reference: pd.DataFrame, shared: Path, tmp_path: Path, sweep_file: Path, monkeypatch
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(shared / "reference", out)
+    code = importlib.import_module("uprising.run.sweep")  # `uprising.run` is a function
+    monkeypatch.setattr(code, "package_version", lambda: "0.2.0+00000000")
+    with pytest.raises(SweepError, match=r"was run by uprising .* this is 0.2.0\+00000000"):
+        sweep(plan(sweep_file), out)
 
 
 def test_dask_cluster_on_loopback_gives_the_local_table(

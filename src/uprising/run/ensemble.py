@@ -90,7 +90,7 @@ def draw(posterior: pd.DataFrame, runs: int, seed: int) -> list[dict[str, Any]]:
     return [{k: float(posterior[k].iloc[r]) for k in keys} for r in rows]
 
 
-IDENTITY = ("scenario_hash", "variant", "posterior", "first_seed")
+IDENTITY = ("scenario_hash", "variant", "posterior", "first_seed", "version")
 """What must match for an ensemble to reuse the runs of an interrupted one."""
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from functools import cache
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -20,8 +23,19 @@ CHUNK = 100
 """Steps per compiled call; fixed, so results do not depend on how progress is shown."""
 
 
+@cache
 def package_version() -> str:
-    return version("uprising")
+    """The release and a digest of the code that runs, e.g. `0.2.0+3f9c01ab`.
+
+    Results depend on the code, not only on the release number: a checkout edited between two
+    runs keeps its release but not its digest, so a resumed run, sweep or ensemble will not mix
+    numbers from both (they compare versions), and every result file names the code it came from.
+    """
+    package = Path(__file__).resolve().parents[1]
+    code = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        code.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"{version('uprising')}+{code.hexdigest()[:8]}"
 
 
 def provenance(scenario: Scenario | CountryScenario, seed: int) -> dict[str, Any]:

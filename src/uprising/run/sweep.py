@@ -173,6 +173,11 @@ def _entries(plan: Plan, finished: dict[tuple[int, int], Path]) -> list[dict[str
                 f"{path} was run on another scenario (hash {row['scenario_hash']}, now"
                 f" {plan.specs[point].digest()}): has the scenario file changed? Use another --out"
             )
+        if row["version"] != package_version():
+            raise SweepError(
+                f"{path} was run by uprising {row['version']}, this is {package_version()}:"
+                " its numbers could differ from a run here. Use another --out"
+            )
         row["recorded_at"] = dt.datetime.fromisoformat(row["recorded_at"])
         rows.append(row)
     return rows
