@@ -6,10 +6,10 @@
     python benchmarks/kazakhstan.py --scales 100 --batch 64,256   # ensemble throughput
 
 For each scale: the run is compiled and run once (first_run_s, compile included, excluded from
-the rate), then timed over --repeats full runs; it reports the padded cells and agent slots of
-the layout (every city is padded to the largest: the cost of one compiled step for 21 cities),
+the rate), then timed over --repeats full runs; it reports the cells and agent slots of the
+layout (the 21 cities packed into one grid with walls between them: `world/layout.py`),
 seconds per run (min and median), simulated hours per second and agent-hours per second (real
-agents, not padding). With --batch, it also runs that many seeds in one batched call
+agents, not spare police slots). With --batch, it also runs that many seeds in one batched call
 (`simulate_countries`, as `uprising ensemble` does) and reports runs per minute: the call is timed
 day by day through its progress callback and the first day (which compiles) is left out, its
 median day standing in for it (at --batch-scale, 1:100 by default). Prints a table and writes
@@ -67,8 +67,8 @@ def measure(scale: int, repeats: int) -> dict[str, object]:
         "people_per_agent": scale,
         "agents": agents,
         "cities": cities,
-        "padded_cells": built.layout.cells * cities,
-        "padded_slots": (built.layout.citizen_slots + built.layout.cop_slots) * cities,
+        "cells": built.layout.cells,
+        "slots": sum(built.layout.citizens) + sum(built.layout.cop_slots),
         "hours": hours,
         "first_run_s": round(first, 2),
         "run_s_min": round(min(times), 2),
@@ -131,7 +131,7 @@ def main() -> None:
     for runs in [int(b) for b in args.batch.split(",") if b]:
         batch_rows.append(measure_batch(args.batch_scale, runs))
         path.write_text(json.dumps(out, indent=1))
-    header = ["people_per_agent", "agents", "padded_cells", "first_run_s", "run_s_median"]
+    header = ["people_per_agent", "agents", "cells", "first_run_s", "run_s_median"]
     header += ["hours_per_s", "agent_hours_per_s"]
     print(" | ".join(header))
     for row in rows:

@@ -315,14 +315,15 @@ def _grid() -> jax.Array:
 
 
 def test_centre_counts_actives_and_cops_within_the_radius() -> None:
-    actives, cops, cells = seizure.centre_counts(
-        _grid(), 6, jnp.int32(3), jnp.int32(3), jnp.float32(1.0)
-    )
-    assert (int(actives), int(cops), int(cells)) == (3, 1, 5)
-    actives, cops, cells = seizure.centre_counts(
-        _grid(), 6, jnp.int32(3), jnp.int32(3), jnp.float32(2.0)
-    )
-    assert (int(actives), int(cops), int(cells)) == (3, 2, 13)
+    for radius, expected in ((1.0, (3, 1, 5)), (2.0, (3, 2, 13))):
+        cells = jnp.asarray(seizure.centre_cells((0, 0, 6, 6), 6, radius))
+        counts = seizure.centre_counts(_grid(), cells, jnp.zeros_like(cells), 1)
+        assert tuple(int(n[0]) for n in counts) == expected
+    # A city's centre lies in its own box of a larger grid.
+    wide = jnp.zeros((6, 20), jnp.uint8).at[:, 14:].set(_grid().reshape(6, 6)).ravel()
+    cells = jnp.asarray(seizure.centre_cells((0, 14, 6, 6), 20, 2.0))
+    counts = seizure.centre_counts(wide, cells, jnp.zeros_like(cells), 1)
+    assert tuple(int(n[0]) for n in counts) == (3, 2, 13)
 
 
 @pytest.mark.parametrize(
@@ -592,38 +593,51 @@ DENSITY = 0.7
 
 
 def test_plan_gives_each_city_room_for_its_citizens() -> None:
-    layout = Layout.plan(CITIZENS, DENSITY, 3, 10)
+    layout = Layout.plan(CITIZENS, DENSITY, 3, [10, 4, 2])
     for h, w, n in zip(layout.heights, layout.widths, CITIZENS, strict=True):
         assert h * w >= n / DENSITY
         assert h * w < n / DENSITY + h + 1  # as small as a rectangle of height h allows
         assert h <= w <= h + 2  # about square
-    assert layout.height == max(layout.heights) + 3
-    assert layout.width == max(layout.widths) + 3
-    assert layout.citizen_slots == max(CITIZENS)
-    assert layout.cop_slots == 10
+    assert layout.cop_slots == (10, 4, 2)
+
+
+@pytest.mark.parametrize("citizens", [CITIZENS, [5000, 3000] + [100] * 19, [1] * 5])
+def test_plan_keeps_a_vision_of_wall_between_cities_and_round_the_torus(citizens) -> None:
+    margin = 7
+    layout = Layout.plan(citizens, DENSITY, margin, [1] * len(citizens))
+    taken = np.zeros((layout.height, layout.width), int)
+    for y0, x0, h, w in layout.boxes:
+        # the box and the margin to its right and below it lie inside the grid (no wrapping)
+        assert y0 + h + margin <= layout.height and x0 + w + margin <= layout.width
+        taken[y0 : y0 + h + margin, x0 : x0 + w + margin] += 1
+    assert taken.max() == 1  # no two cities within a vision of each other
+    assert layout.cells < 4 * sum(citizens) / DENSITY + 2 * margin * (layout.height + layout.width)
 
 
 def test_init_walls_outside_each_city_and_the_right_agents_inside() -> None:
-    layout = Layout.plan(CITIZENS, DENSITY, 3, 10)
+    layout = Layout.plan(CITIZENS, DENSITY, 3, [10, 4, 2])
     state = layout_rule.init(layout, COPS, jax.random.key(0))
-    kind = np.asarray(state.kind).reshape(len(CITIZENS), layout.height, layout.width)
-    for c, (h, w) in enumerate(zip(layout.heights, layout.widths, strict=True)):
-        inside = np.zeros((layout.height, layout.width), bool)
-        inside[:h, :w] = True
-        assert (kind[c][~inside] == WALL).all()
-        assert not (kind[c][inside] == WALL).any()
-        assert (kind[c][inside] == QUIET).sum() == CITIZENS[c]
-        assert (kind[c][inside] == COP).sum() == COPS[c]
-        city = jax.tree_util.tree_map(lambda a, c=c: a[c], state)
-        pos = np.asarray(city.pos)
-        occupant = np.asarray(city.occupant)
-        on = np.flatnonzero(pos >= 0)
-        assert len(on) == CITIZENS[c] + COPS[c]
-        assert (occupant[pos[on]] == on).all()
+    kind = np.asarray(state.kind)
+    pos, region = np.asarray(state.pos), np.asarray(state.region)
+    occupant = np.asarray(state.occupant)
+    inside_any = np.zeros(layout.cells, bool)
+    for c in range(len(CITIZENS)):
+        inside = layout.cells_of(c)
+        inside_any[inside] = True
+        assert (kind[inside] != WALL).all()
+        assert (kind[inside] == QUIET).sum() == CITIZENS[c]
+        assert (kind[inside] == COP).sum() == COPS[c]
+        mine = np.flatnonzero((region == c) & (pos >= 0))
+        assert len(mine) == CITIZENS[c] + COPS[c]
+        assert np.isin(pos[mine], inside).all()  # every agent of the city stands in its box
+        assert (occupant[pos[mine]] == mine).all()
+    assert (kind[~inside_any] == WALL).all()
+    assert np.bincount(region, minlength=3).tolist() == [100 + 10, 30 + 4, 7 + 2]
     np.testing.assert_array_equal(np.asarray(state.cops0), COPS)
+    np.testing.assert_array_equal(np.asarray(state.boxes), layout.boxes)
 
 
 def test_init_refuses_a_city_too_small_for_its_people() -> None:
-    layout = Layout.plan(CITIZENS, DENSITY, 3, 200)
+    layout = Layout.plan(CITIZENS, DENSITY, 3, [10, 4, 200])
     with pytest.raises(ValueError, match="do not fit"):
         layout_rule.init(layout, [5, 2, 100], jax.random.key(0))

@@ -81,10 +81,11 @@ def citizens_turn(
         actives = actives - was_active
 
     def decide() -> tuple[Array, Array]:
-        p = arrest_probability(cops, actives, params.k, rules.rounding)
-        g = grievance(state.hardship[slots], legitimacy, params.hardship_shift)
+        local = params.at(state.region_of(slots))
+        p = arrest_probability(cops, actives, local.k, rules.rounding)
+        g = grievance(state.hardship[slots], state.local(legitimacy, slots), local.hardship_shift)
         risk_aversion = state.risk_aversion[slots]
-        now = is_active(g, risk_aversion, p, params.threshold, params.severity)
+        now = is_active(g, risk_aversion, p, local.threshold, local.severity)
         now = jnp.where(now, ACTIVE, QUIET)
         new_kind = jnp.where(free, now, here).astype(jnp.uint8)
         delta = ((new_kind == ACTIVE).astype(jnp.int32) - was_active) * ACTIVE_UNIT

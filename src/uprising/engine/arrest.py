@@ -100,12 +100,13 @@ def _arrest(
 
     won_at = jnp.where(wins, target, world.cells)
     prisoner = state.occupant[jnp.minimum(target, world.cells - 1)]
-    term = lethal.sentence(random.fold(stream, 1), target.shape, params, rules)
-    term, detained = dispersal.disperse(random.fold(stream, 2), term, params, rules)
+    local = params.at(state.region_of(slots))
+    term = lethal.sentence(random.fold(stream, 1), target.shape, local, rules)
+    term, detained = dispersal.disperse(random.fold(stream, 2), term, local, rules)
     jail = state.jail.at[jnp.where(wins, prisoner, state.n_citizens)].set(term, mode="drop")
-    arrests = state.arrests + wins.sum(dtype=jnp.int32)
-    dispersed = state.dispersed + (wins & ~detained).sum(dtype=jnp.int32)
-    deaths = state.deaths + (wins & (term == DEAD)).sum(dtype=jnp.int32)
+    arrests = state.tally(state.arrests, slots, wins)
+    dispersed = state.tally(state.dispersed, slots, wins & ~detained)
+    deaths = state.tally(state.deaths, slots, wins & (term == DEAD))
     kind, occupant, cop_pos = state.kind, state.occupant, state.pos
     d_target = jnp.where(wins, -ACTIVE_UNIT, 0)
     d_origin = jnp.zeros_like(d_target)

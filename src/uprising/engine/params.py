@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jax
 import jax.numpy as jnp
@@ -16,12 +16,15 @@ class Schedule:
     """A value over time: linear between (time, value) points, constant outside them.
 
     A sudden change is two points one step apart (run 4: L = 0.9 up to t = 76, 0.7 from 77).
+    Values of shape (points, regions) are one schedule per region (the cities of a country).
     """
 
     times: Array
     values: Array
 
     def __call__(self, t: Array) -> Array:
+        if self.values.ndim == 2:
+            return jax.vmap(lambda v: jnp.interp(t, self.times, v), in_axes=1)(self.values)
         return jnp.interp(t, self.times, self.values)
 
     @staticmethod
@@ -62,6 +65,12 @@ class Params:
     """How grave the penalty is against a jail term: it multiplies the net risk, N = R P severity
     (deterrence by killings). 1 in Epstein's model."""
 
+    def at(self, region: Array | None) -> Params:
+        """The parameters as agents of `region` see them (per-city values in a country)."""
+        if region is None:
+            return self
+        return replace(self, **{name: getattr(self, name)[region] for name in PER_REGION})
+
     @staticmethod
     def make(
         legitimacy: float | Schedule = 0.82,
@@ -90,3 +99,17 @@ class Params:
             dispersal_hours=jnp.float32(dispersal_hours),
             severity=jnp.float32(severity),
         )
+
+
+PER_REGION = (
+    "k",
+    "threshold",
+    "max_jail",
+    "hardship_shift",
+    "lethality",
+    "arrest_rate",
+    "detain_share",
+    "dispersal_hours",
+    "severity",
+)
+"""The fields a country sets city by city (one value per city: `Params.at`)."""

@@ -5,6 +5,10 @@ batch of worlds with per-cell placement, or a cop withdrawn by the police schedu
 citizen is active is a property of its cell, so the grid alone answers every neighbourhood
 question; jailed citizens off the grid keep the cell where they were arrested in `pos`.
 About 15 bytes per cell at the paper's densities.
+
+A country's cities share one grid (`world/layout.py`): then every slot has a `region` (its city),
+each city a box of the grid, parameters may differ by city (`local`) and the counts of arrests,
+dispersals and deaths are kept per city (`tally`). A single world has no regions.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from uprising.engine.world import World
 
 EMPTY, QUIET, ACTIVE, COP, JAILED, WALL = (np.uint8(i) for i in range(6))
 """Cell kinds. JAILED appears only under rules that keep prisoners on the grid (Mesa); WALL
-only around the cities of a country, which are bounded grids padded to one shape."""
+only around the cities of a country, which are bounded rectangles packed into one grid."""
 
 FOREVER = np.int16(32766)
 """Jail term of a life sentence (Jmax = infinity): never counted down."""
@@ -38,15 +42,32 @@ class State:
     hardship: Array  # (citizens,) float32
     risk_aversion: Array  # (citizens,) float32
     jail: Array  # (citizens,) int16 steps left; 0 = free
-    cops0: Array  # () int32 cops at the start, the base of the police schedule
+    # The counts below are () in a single world, (regions,) in a country.
+    cops0: Array  # int32 cops at the start, the base of the police schedule
     t: Array  # () int32 steps taken
-    arrests: Array  # () int32 arrests so far (killings and dispersals included)
-    dispersed: Array  # () int32 of those arrests, the ones dispersed rather than detained
-    deaths: Array  # () int32 citizens killed so far
+    arrests: Array  # int32 arrests so far (killings and dispersals included)
+    dispersed: Array  # int32 of those arrests, the ones dispersed rather than detained
+    deaths: Array  # int32 citizens killed so far
+    region: Array | None = None  # (slots,) int32 city of each slot, in a country
+    boxes: Array | None = None  # (regions, 4) int32 each city's first row, column, height, width
 
     @property
     def n_citizens(self) -> int:
         return self.hardship.shape[-1]
+
+    def region_of(self, slots: Array) -> Array | None:
+        """The city of each of `slots`; None in a single world."""
+        return None if self.region is None else self.region[slots]
+
+    def local(self, value: Array, slots: Array) -> Array:
+        """`value` as the agents in `slots` see it: their city's entry in a country."""
+        return value if self.region is None else value[self.region[slots]]
+
+    def tally(self, counter: Array, slots: Array, happened: Array) -> Array:
+        """`counter` plus the events that `happened` to the agents in `slots`, per city."""
+        if self.region is None:
+            return counter + happened.sum(dtype=jnp.int32)
+        return counter.at[self.region[slots]].add(happened.astype(jnp.int32))
 
     def with_(self, **changes: Array) -> State:
         return replace(self, **changes)

@@ -90,7 +90,8 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
                 sees = pos >= 0
                 if counts_show_cops_view:  # a cop with no active in view has nothing to do
                     sees &= counts_rule.at(counts, jnp.maximum(pos, 0), world) >= ACTIVE_UNIT
-                return sees & arrest.willing(random.fold(g_stream, 2), sees.shape, params)
+                local = params.at(state.region_of(cop_slots))
+                return sees & arrest.willing(random.fold(g_stream, 2), sees.shape, local)
 
             # Materialised: read in chunks and as a whole, it would be computed twice.
             sees = materialised(seeing, world, state.t)
@@ -124,9 +125,11 @@ def step(
 
 
 def observe(state: State) -> dict[str, Array]:
-    """Citizens quiet, active, jailed and dead, and cops on the grid."""
+    """Citizens quiet, active, jailed and dead, and cops on the grid (per city in a country)."""
     n_cit = state.n_citizens
     present = state.pos[:n_cit] >= 0
+    if state.region is not None:
+        return _observe_regions(state, present)
     dead = (present & (state.jail == DEAD)).sum()
     jailed = (present & (state.jail > 0)).sum() - dead
     active = (state.kind == ACTIVE).sum()
@@ -136,6 +139,28 @@ def observe(state: State) -> dict[str, Array]:
         "jailed": jailed,
         "dead": dead,
         "cops": (state.pos[n_cit:] >= 0).sum(),
+    }
+
+
+def _observe_regions(state: State, present: Array) -> dict[str, Array]:
+    n_cit = state.n_citizens
+    assert state.region is not None and state.boxes is not None
+    regions = state.boxes.shape[0]
+
+    def count(happened: Array, region: Array) -> Array:
+        return jax.ops.segment_sum(happened.astype(jnp.int32), region, num_segments=regions)
+
+    cell = jnp.maximum(state.pos[:n_cit], 0)
+    on_grid = present & (state.occupant[cell] == jnp.arange(n_cit))
+    dead = count(present & (state.jail == DEAD), state.region[:n_cit])
+    jailed = count(present & (state.jail > 0), state.region[:n_cit]) - dead
+    active = count(on_grid & (state.kind[cell] == ACTIVE), state.region[:n_cit])
+    return {
+        "quiet": count(present, state.region[:n_cit]) - jailed - dead - active,
+        "active": active,
+        "jailed": jailed,
+        "dead": dead,
+        "cops": count(state.pos[n_cit:] >= 0, state.region[n_cit:]),
     }
 
 

@@ -44,13 +44,13 @@ def simulate_countries(
     on which other seeds share its batch (nor on whether a city is watched).
 
     `on_chunk(hours_done, seen)` is called after each day with that day's observations (name ->
-    array (run, hour, city), `grid` (run, hour, cell) of the padded layout), to show a run as it
+    array (run, hour, city), `grid` (run, hour, y, x) of the watched city), to show a run as it
     goes; raising from it abandons the run."""
     names = [c.name for c in scenario.cities]
     if watch is not None and watch not in names:
         raise ValueError(f"watch: unknown city {watch!r}; allowed: {', '.join(names)}")
-    index = None if watch is None else names.index(watch)
     built = compile_country(scenario)
+    box = None if watch is None else built.layout.boxes[names.index(watch)]
     hours = built.calendar.hours
     keys = [jax.random.split(jax.random.key(seed)) for seed in seeds]
     states = [
@@ -62,9 +62,7 @@ def simulate_countries(
     for chunk, first in enumerate(range(0, hours, CHUNK)):
         n = min(CHUNK, hours - first)
         chunk_keys = jax.numpy.stack([jax.random.fold_in(k_run, chunk) for _, k_run in keys])
-        state, seen = country_step.run_batch(
-            state, built.country, chunk_keys, built.world, n, index
-        )
+        state, seen = country_step.run_batch(state, built.country, chunk_keys, built.world, n, box)
         day = {name: np.asarray(values) for name, values in seen.items()}
         for name, values in day.items():
             parts.setdefault(name, []).append(values)
@@ -78,12 +76,10 @@ def simulate_countries(
         _dataset(scenario, built, seed, {name: v[i] for name, v in series.items()})
         for i, seed in enumerate(seeds)
     ]
-    if grids is None or index is None:
+    if grids is None:
         return runs
-    h, w = built.layout.heights[index], built.layout.widths[index]
-    shaped = grids.reshape(len(seeds), hours, -1, built.layout.width)[:, :, :h, :w]
     return [
-        ds.assign(grid=(("time", "y", "x"), shaped[i])).assign_attrs(watch=watch)
+        ds.assign(grid=(("time", "y", "x"), grids[i])).assign_attrs(watch=watch)
         for i, ds in enumerate(runs)
     ]
 

@@ -16,7 +16,7 @@ from uprising.engine import World
 from uprising.engine.neighbourhood import radius
 from uprising.scenarios.country import CountryScenario, Event
 from uprising.world import events as events_rule
-from uprising.world import news, prices
+from uprising.world import news, prices, seizure
 from uprising.world.calendar import Calendar
 from uprising.world.country import Country
 from uprising.world.layout import Layout
@@ -133,7 +133,7 @@ def compile_country(scenario: CountryScenario) -> Compiled:
     ]
     inflow = (np.asarray(events.count)[:, None] * np.asarray(events.cities)).sum(axis=0)
     inflow = inflow + np.asarray(retake)
-    cop_slots = int(max(p + math.ceil(i) for p, i in zip(police, inflow, strict=True)))
+    cop_slots = [p + math.ceil(i) for p, i in zip(police, inflow, strict=True)]
     margin = radius(max(s.grid.citizen_vision, s.grid.cop_vision))
     layout = Layout.plan(citizens, s.grid.citizen_density, margin, cop_slots)
     for c, (h, w) in enumerate(zip(layout.heights, layout.widths, strict=True)):
@@ -147,8 +147,8 @@ def compile_country(scenario: CountryScenario) -> Compiled:
     world = World(
         height=layout.height,
         width=layout.width,
-        citizen_density=layout.citizen_slots / layout.cells,
-        cop_density=layout.cop_slots / layout.cells,
+        citizen_density=sum(layout.citizens) / layout.cells,
+        cop_density=sum(layout.cop_slots) / layout.cells,
         citizen_vision=s.grid.citizen_vision,
         cop_vision=s.grid.cop_vision,
         movement=s.grid.movement,
@@ -170,13 +170,17 @@ def compile_country(scenario: CountryScenario) -> Compiled:
     if not m.networks.enabled:
         channels[2] = 0.0
     sides = np.minimum(layout.heights, layout.widths)
+    centres = [
+        seizure.centre_cells(box, layout.width, max(1.0, m.seizure.centre_share * side))
+        for box, side in zip(layout.boxes, sides, strict=True)
+    ]
     country = Country(
         citizens=_f32(citizens),
         per_10k=_f32(per / population * 1e4),
         legitimacy=_f32([c.legitimacy for c in s.cities]),
         hardship=_f32(_hardship(s, cal)),
         police=_f32(police),
-        cop_slots=jnp.int32(cop_slots),
+        cop_slots=jnp.asarray(cop_slots, jnp.int32),
         online=_f32(online),
         offline=_f32(offline),
         network=_f32(network),
@@ -207,9 +211,8 @@ def compile_country(scenario: CountryScenario) -> Compiled:
         backlash=_f32(m.lethal_force.backlash),
         deterrence=_f32(m.lethal_force.deterrence),
         decay=_f32(math.exp(-1.0 / (24.0 * m.lethal_force.fade_days))),
-        centre_y=jnp.asarray(np.asarray(layout.heights) // 2, jnp.int32),
-        centre_x=jnp.asarray(np.asarray(layout.widths) // 2, jnp.int32),
-        centre_radius=_f32(np.maximum(1.0, m.seizure.centre_share * sides)),
+        centre_cells=jnp.asarray(np.concatenate(centres)),
+        centre_city=jnp.asarray(np.repeat(np.arange(len(centres)), [len(c) for c in centres])),
         held_ratio=_f32(m.seizure.ratio if m.seizure.enabled else np.inf),
         held_min_share=_f32(m.seizure.min_share),
         retake_forces=_f32(retake if m.levers.enabled else np.zeros(len(retake))),

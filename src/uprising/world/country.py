@@ -2,7 +2,8 @@
 
 `step(state, country, key, world) -> (state, observation)` is pure: each hour the calendar's
 levers and the news from other cities set every city's engine parameters (legitimacy, hardship,
-k, lethality, police on the grid); all cities take one engine step in one batched call; then the
+k, lethality, police on the grid); the cities, packed into one grid (`layout`), take one engine
+step together, each agent reading its own city's parameters; then the
 city-level mechanisms update from what happened (legitimacy, anger and fear, police flight and
 defection, who holds the centre and which cities are lost, triggered events). `run` scans it over
 the calendar.
@@ -27,6 +28,7 @@ from uprising.world import events as events_rule
 from uprising.world import legitimacy as legitimacy_rule
 from uprising.world import news as news_rule
 from uprising.world import retake, seizure
+from uprising.world.layout import Box
 
 HISTORY = 64
 """Hours of past shares of actives kept for the news channels' delays (delays < HISTORY)."""
@@ -42,7 +44,7 @@ class Country:
     legitimacy: Array  # (C,) at the start
     hardship: Array  # (hours, C) added by prices and local memory
     police: Array  # (C,) police agents at the start
-    cop_slots: Array  # () most cops a city's grid can hold
+    cop_slots: Array  # (C,) most cops each city's grid can hold
     online: Array  # (C, C) news weights, to x from
     offline: Array
     network: Array
@@ -68,9 +70,8 @@ class Country:
     backlash: Array
     deterrence: Array
     decay: Array  # per hour, of anger and fear
-    centre_y: Array  # (C,)
-    centre_x: Array  # (C,)
-    centre_radius: Array  # (C,)
+    centre_cells: Array  # (M,) the cells of every city's centre (seizure.centre_cells)
+    centre_city: Array  # (M,) the city of each
     held_ratio: Array
     held_min_share: Array
     retake_forces: Array  # (C,) agents sent to retake a city whose centre is held
@@ -81,7 +82,7 @@ class Country:
 @jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class CountryState:
-    cities: State  # batched over cities
+    cities: State  # every city in one grid; counts of arrests, deaths and cops per city
     legitimacy: Array  # (C,)
     anger: Array  # (C,) added to hardship
     fear: Array  # (C,) severity of an arrest - 1 (net-risk multiplier)
@@ -124,10 +125,10 @@ def _engine_params(state: CountryState, country: Country, levers: events_rule.Le
         country.channels,
     )
     k = country.k * (1.0 + levers.emergency) * news_rule.risk_factor(news, country.news_effect)
-    at_zero = jnp.zeros((n, 1), jnp.float32)
+    at_zero = jnp.zeros(1, jnp.float32)
     return Params(
-        legitimacy=Schedule(at_zero, state.legitimacy[:, None]),
-        police=Schedule(at_zero, at_zero),
+        legitimacy=Schedule(at_zero, state.legitimacy[None, :]),
+        police=Schedule(at_zero, at_zero),  # unused: the country sets each city's police
         k=k,
         threshold=jnp.full(n, country.threshold),
         max_jail=jnp.full(n, country.max_jail),
@@ -156,10 +157,8 @@ def step(
     )
     cops = jnp.clip(jnp.round(police + levers.troops + sent), 0, country.cop_slots)
     cops = cops.astype(jnp.int32)
-    keys = jax.random.split(key, country.citizens.shape[0])
-    run_city = partial(engine_step, world=world.batched("cities"))
-    cities = jax.vmap(run_city, axis_name="cities")(state.cities, params, keys, cops=cops)
-    seen = jax.vmap(observe)(cities)
+    cities = engine_step(state.cities, params, key, world, cops=cops)
+    seen = observe(cities)
     active = seen["active"].astype(jnp.float32)
 
     arrests = (cities.arrests - state.cities.arrests) * country.per_10k
@@ -183,8 +182,8 @@ def step(
     fled = state.fled + (1.0 - country.defect_share) * leaving - back
     defected = state.defected + country.defect_share * leaving
 
-    in_centre = jax.vmap(seizure.centre_counts, in_axes=(0, None, 0, 0, 0))(
-        cities.kind, world.width, country.centre_y, country.centre_x, country.centre_radius
+    in_centre = seizure.centre_counts(
+        cities.kind, country.centre_cells, country.centre_city, country.citizens.shape[0]
     )
     troops = jnp.round(levers.troops).astype(jnp.int32)
     held = seizure.held(*in_centre, country.held_ratio, country.held_min_share)
@@ -227,15 +226,18 @@ def run(
     key: Array,
     world: World,
     hours: int,
-    watch: int | None = None,
+    watch: Box | None = None,
 ) -> tuple[CountryState, dict[str, Array]]:
-    """`hours` hours from `state`; observations stacked (hours, cities). With `watch`, the grid
-    of that city (cell kinds) after every hour too, as "grid" (hours, cells)."""
+    """`hours` hours from `state`; observations stacked (hours, cities). With `watch`, a city's
+    box of the grid (`Layout.boxes`), its cell kinds after every hour too, as "grid" (hours,
+    height, width)."""
 
     def one(state: CountryState, key: Array) -> tuple[CountryState, dict[str, Array]]:
         new, seen = step(state, country, key, world)
         if watch is not None:
-            seen = {**seen, "grid": new.cities.kind[watch]}
+            y0, x0, h, w = watch
+            grid = new.cities.kind.reshape(world.height, world.width)
+            seen = {**seen, "grid": grid[y0 : y0 + h, x0 : x0 + w]}
         return new, seen
 
     return jax.lax.scan(one, state, jax.random.split(key, hours))
@@ -248,7 +250,7 @@ def run_batch(
     keys: Array,
     world: World,
     hours: int,
-    watch: int | None = None,
+    watch: Box | None = None,
 ) -> tuple[CountryState, dict[str, Array]]:
     """`run` over a leading axis of states and keys: many seeds of one country in one call."""
     one = partial(run, world=world.batched("seeds"), hours=hours, watch=watch)

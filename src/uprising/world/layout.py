@@ -1,10 +1,12 @@
-"""Many cities in one compiled step: each city a bounded grid, all padded to one shape.
+"""Many cities in one compiled step: each city a bounded rectangle, all packed into one grid.
 
 A city of n agents at citizen density d gets a rectangle of about n / d cells, as square as
-possible, in the top-left corner of a common grid; the cells around it are walls, at least one
-vision wide, so no one sees or moves from one edge of a city to the other (a city is not a
-torus). The cities are then one batch for the engine (vmap): one call steps them all. The cost
-is the padding: every city costs as much as the largest (measured in docs/performance.md).
+possible. The rectangles are packed in rows (tallest first) into one grid, each followed by walls
+at least one vision wide to its right and below it, so no one sees or moves from one city into
+another, nor round the torus (a city is not a torus). The engine then steps the whole country as
+one world: every agent slot knows its city (`State.region`), reads its city's parameters, and the
+counts of what happened are kept per city. Nothing is padded to the largest city: the grid holds
+the cities and their walls, and the slots hold the citizens and each city's police capacity.
 """
 
 from __future__ import annotations
@@ -19,71 +21,109 @@ from jax import Array
 
 from uprising.engine.state import COP, EMPTY, QUIET, WALL, State
 
+Box = tuple[int, int, int, int]
+"""A city's rectangle in the grid: first row, first column, height, width."""
+
 
 @dataclass(frozen=True)
 class Layout:
-    heights: tuple[int, ...]
-    widths: tuple[int, ...]
+    boxes: tuple[Box, ...]
     height: int
     width: int
     citizens: tuple[int, ...]
-    citizen_slots: int
-    cop_slots: int
+    cop_slots: tuple[int, ...]
+    """Most police and troop agents each city can hold (its police and every possible inflow)."""
 
     @property
     def cells(self) -> int:
         return self.height * self.width
 
+    @property
+    def heights(self) -> tuple[int, ...]:
+        return tuple(b[2] for b in self.boxes)
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return tuple(b[3] for b in self.boxes)
+
     @staticmethod
-    def plan(citizens: list[int], density: float, margin: int, cop_slots: int) -> Layout:
-        heights, widths = [], []
+    def plan(citizens: list[int], density: float, margin: int, cop_slots: list[int]) -> Layout:
+        sizes = []
         for n in citizens:
             area = max(1, math.ceil(n / density))
             h = max(1, math.isqrt(area))
-            heights.append(h)
-            widths.append(math.ceil(area / h))
+            sizes.append((h, math.ceil(area / h)))
+        # Rows about as wide as the packed grid is tall; no row narrower than the widest city.
+        room = sum((h + margin) * (w + margin) for h, w in sizes)
+        row_width = max(max(w for _, w in sizes) + margin, math.isqrt(room) + 1)
+        boxes: list[Box] = [(0, 0, 0, 0)] * len(sizes)
+        y = x = row_height = 0
+        for c in sorted(range(len(sizes)), key=lambda c: (-sizes[c][0], c)):
+            h, w = sizes[c]
+            if x + w + margin > row_width:
+                y, x, row_height = y + row_height + margin, 0, 0
+            boxes[c] = (y, x, h, w)
+            x += w + margin
+            row_height = max(row_height, h)
         return Layout(
-            heights=tuple(heights),
-            widths=tuple(widths),
-            height=max(heights) + margin,
-            width=max(widths) + margin,
+            boxes=tuple(boxes),
+            height=y + row_height + margin,
+            width=row_width,
             citizens=tuple(citizens),
-            citizen_slots=max(citizens),
-            cop_slots=max(cop_slots, 1),
+            cop_slots=tuple(max(int(s), 0) for s in cop_slots),
         )
+
+    def cells_of(self, c: int) -> np.ndarray:
+        """The flat cells of city `c`'s rectangle."""
+        y0, x0, h, w = self.boxes[c]
+        return ((y0 + np.arange(h))[:, None] * self.width + (x0 + np.arange(w))[None, :]).ravel()
 
 
 def init(layout: Layout, cops: list[int], key: Array) -> State:
-    """All cities at hour 0, stacked: citizens quiet and free, `cops[c]` police on the grid."""
+    """All cities at hour 0 in one grid: citizens quiet and free, `cops[c]` police on city c.
+
+    Slots: every city's citizens in city order, then every city's cop slots in city order, the
+    first `cops[c]` of a city's on its grid.
+    """
     k_place, k_h, k_r = jax.random.split(key, 3)
     rng = np.random.default_rng(np.asarray(jax.random.key_data(k_place)).ravel().tolist())
-    n_cities = len(layout.citizens)
-    cit_cap, cop_cap = layout.citizen_slots, layout.cop_slots
-    kind = np.full((n_cities, layout.cells), WALL, np.uint8)
-    occupant = np.full((n_cities, layout.cells), -1, np.int32)
-    pos = np.full((n_cities, cit_cap + cop_cap), -1, np.int32)
-    for c, (h, w, n) in enumerate(zip(layout.heights, layout.widths, layout.citizens, strict=True)):
-        inside = (np.arange(h)[:, None] * layout.width + np.arange(w)[None, :]).ravel()
+    n_cit = sum(layout.citizens)
+    cop_start = n_cit + np.concatenate([[0], np.cumsum(layout.cop_slots)[:-1]]).astype(int)
+    kind = np.full(layout.cells, WALL, np.uint8)
+    occupant = np.full(layout.cells, -1, np.int32)
+    pos = np.full(n_cit + sum(layout.cop_slots), -1, np.int32)
+    region = np.concatenate(
+        [np.repeat(np.arange(len(layout.citizens)), layout.citizens)]
+        + [np.repeat(np.arange(len(layout.cop_slots)), layout.cop_slots)]
+    ).astype(np.int32)
+    first_citizen = 0
+    for c, n in enumerate(layout.citizens):
+        inside = layout.cells_of(c)
         if n + cops[c] > inside.size:
-            raise ValueError(f"{n} citizens and {cops[c]} police do not fit {h}x{w} cells")
-        kind[c, inside] = EMPTY
+            raise ValueError(f"{n} citizens and {cops[c]} police do not fit {inside.size} cells")
+        if cops[c] > layout.cop_slots[c]:
+            raise ValueError(f"{cops[c]} police exceed the {layout.cop_slots[c]} slots of city {c}")
+        kind[inside] = EMPTY
         cells = rng.permutation(inside)
-        cit, cop = cells[:n], cells[n : n + cops[c]]
-        pos[c, :n], pos[c, cit_cap : cit_cap + cops[c]] = cit, cop
-        kind[c, cit], kind[c, cop] = QUIET, COP
-        occupant[c, cit] = np.arange(n)
-        occupant[c, cop] = cit_cap + np.arange(cops[c])
-    zeros = jnp.zeros(n_cities, jnp.int32)
+        cit_slots = first_citizen + np.arange(n)
+        cop_slots = cop_start[c] + np.arange(cops[c])
+        pos[cit_slots], pos[cop_slots] = cells[:n], cells[n : n + cops[c]]
+        kind[cells[:n]], kind[cells[n : n + cops[c]]] = QUIET, COP
+        occupant[cells[:n]], occupant[cells[n : n + cops[c]]] = cit_slots, cop_slots
+        first_citizen += n
+    zeros = jnp.zeros(len(layout.citizens), jnp.int32)
     return State(
         kind=jnp.asarray(kind),
         occupant=jnp.asarray(occupant),
         pos=jnp.asarray(pos),
-        hardship=jax.random.uniform(k_h, (n_cities, cit_cap), jnp.float32),
-        risk_aversion=jax.random.uniform(k_r, (n_cities, cit_cap), jnp.float32),
-        jail=jnp.zeros((n_cities, cit_cap), jnp.int16),
+        hardship=jax.random.uniform(k_h, (n_cit,), jnp.float32),
+        risk_aversion=jax.random.uniform(k_r, (n_cit,), jnp.float32),
+        jail=jnp.zeros(n_cit, jnp.int16),
         cops0=jnp.asarray(cops, jnp.int32),
-        t=zeros,
+        t=jnp.int32(0),
         arrests=zeros,
         dispersed=zeros,
         deaths=zeros,
+        region=jnp.asarray(region),
+        boxes=jnp.asarray(layout.boxes, jnp.int32).reshape(-1, 4),
     )

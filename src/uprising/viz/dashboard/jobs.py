@@ -92,7 +92,6 @@ class Job:
         self.built = built
         self.hours = compiled.calendar.hours
         self.grid_shape = (int(layout.heights[index]), int(layout.widths[index]))
-        self.grid_width = int(layout.width)
         self.lock = threading.Lock()
         self.cancel = threading.Event()
         self.state = "queued"
@@ -155,9 +154,7 @@ class Job:
         if self.cancel.is_set():
             raise Cancelled
         n = done - self.hours_done
-        grid = seen["grid"][0].reshape(n, -1, self.grid_width)
-        h, w = self.grid_shape
-        frames = ["".join(map(str, row)) for row in grid[:, :h, :w].reshape(n, -1).tolist()]
+        frames = ["".join(map(str, row)) for row in seen["grid"][0].reshape(n, -1).tolist()]
         with self.lock:
             for name in SERIES:
                 self.series[name] += np.asarray(seen[name][0]).astype(int).tolist()
