@@ -22,7 +22,7 @@ from uprising.engine import (
     run,
 )
 from uprising.engine import random as engine_random
-from uprising.engine.params import Params
+from uprising.engine.params import PER_REGION, Params
 from uprising.engine.rules import RULES
 from uprising.engine.state import ACTIVE, DEAD, WALL, State
 from uprising.world import events as ev
@@ -635,6 +635,46 @@ def test_init_walls_outside_each_city_and_the_right_agents_inside() -> None:
     assert np.bincount(region, minlength=3).tolist() == [100 + 10, 30 + 4, 7 + 2]
     np.testing.assert_array_equal(np.asarray(state.cops0), COPS)
     np.testing.assert_array_equal(np.asarray(state.boxes), layout.boxes)
+
+
+def test_each_city_of_a_packed_grid_acts_on_its_own_parameters() -> None:
+    """Two cities of one grid, alike but for legitimacy: only the illegitimate one rises, its
+    arrests and killings are counted to it, each city gets its own police, and no one leaves
+    their own city. A parameter read from the wrong city, or a count put to the wrong one, fails.
+    """
+    from dataclasses import replace
+
+    from uprising.engine.params import Schedule
+    from uprising.engine.step import observe, step
+
+    layout = Layout.plan([300, 300], DENSITY, 7, [30, 30])
+    state = layout_rule.init(layout, [20, 20], jax.random.key(1))
+    world = World(
+        height=layout.height,
+        width=layout.width,
+        citizen_density=600 / layout.cells,
+        cop_density=60 / layout.cells,
+        rules="paper",
+    )
+    both = lambda value: jnp.full(2, value, jnp.float32)  # noqa: E731
+    params = replace(
+        Params.make(),
+        legitimacy=Schedule(jnp.zeros(1), jnp.asarray([[0.0, 0.95]])),
+        **{name: both(getattr(Params.make(lethality=0.5), name)) for name in PER_REGION},
+    )
+    cops = jnp.asarray([25, 10], jnp.int32)  # five more in the first city, ten fewer in the second
+    one = jax.jit(lambda s, k: step(s, params, k, world, cops=cops))
+    for t in range(20):
+        state = one(state, jax.random.key(100 + t))
+    seen = {name: np.asarray(v) for name, v in observe(state).items()}
+    assert seen["active"][0] + seen["jailed"][0] + seen["dead"][0] > 30
+    assert seen["active"][1] == seen["jailed"][1] == seen["dead"][1] == 0
+    arrests, deaths = np.asarray(state.arrests), np.asarray(state.deaths)
+    assert arrests[0] > 0 and deaths[0] > 0 and arrests[1] == deaths[1] == 0
+    assert seen["cops"].tolist() == [25, 10]
+    pos, region = np.asarray(state.pos), np.asarray(state.region)
+    for c in range(2):
+        assert np.isin(pos[(region == c) & (pos >= 0)], layout.cells_of(c)).all()
 
 
 def test_init_refuses_a_city_too_small_for_its_people() -> None:
