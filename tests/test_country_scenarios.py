@@ -224,7 +224,7 @@ BROKEN = [
         id="troops-with-zero-shares",
     ),
     pytest.param(
-        "people_per_agent = 20",
+        "people_per_agent = 40",
         "people_per_agent = 1",
         ["people_per_agent = 1 ", "GiB", "allowed: people_per_agent >= "],
         id="people-per-agent-too-fine",
@@ -274,7 +274,7 @@ def test_the_people_per_agent_it_allows_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _small_machine(monkeypatch)
-    path = _write_broken(tmp_path, "people_per_agent = 20", "people_per_agent = 1")
+    path = _write_broken(tmp_path, "people_per_agent = 40", "people_per_agent = 1")
     with pytest.raises(ScenarioError) as error:
         load_scenario(path)
     allowed = int(re.search(r"allowed: people_per_agent >= (\d+)", str(error.value)).group(1))
