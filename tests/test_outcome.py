@@ -48,3 +48,14 @@ RISE_AND_FALL = [0, 50, 100, 60, 20, 5]
 def test_each_ending_by_its_rule(run: xr.Dataset, ending: str, monkeypatch) -> None:
     monkeypatch.setattr("uprising.analysis.outcome.FALL_HOURS", 6)
     assert classify(run, "Capital") == ending
+
+
+def test_a_trickle_is_not_a_prolonged_conflict() -> None:
+    """A small uprising still at 70% of its peak in the last hour goes on where its actives are
+    many for the population, and has ended (here by force) where they are a trickle."""
+    going = _run([0, 5, 10, 9, 8, 7], [0, 0, 2, 4, 6, 8], deaths=1)
+    assert classify(going, "Capital") == "prolonged"  # 7 of 4,000: 17.5 per 10,000
+    trickle = going.assign(population=going["population"] * 100)  # 7 of 400,000: 0.175
+    assert classify(trickle, "Capital") == "suppressed"
+    # Agents stand for people: the same 7 agents of 40 people each are 7 per 10,000 again.
+    assert classify(trickle.assign_attrs(people_per_agent=40), "Capital") == "prolonged"
