@@ -92,9 +92,9 @@ def init(layout: Layout, cops: list[int], key: Array) -> State:
     kind = np.full(layout.cells, WALL, np.uint8)
     occupant = np.full(layout.cells, -1, np.int32)
     pos = np.full(n_cit + sum(layout.cop_slots), -1, np.int32)
+    cities = np.arange(len(layout.citizens))
     region = np.concatenate(
-        [np.repeat(np.arange(len(layout.citizens)), layout.citizens)]
-        + [np.repeat(np.arange(len(layout.cop_slots)), layout.cop_slots)]
+        [np.repeat(cities, layout.citizens), np.repeat(cities, layout.cop_slots)]
     ).astype(np.int32)
     first_citizen = 0
     for c, n in enumerate(layout.citizens):
