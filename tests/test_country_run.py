@@ -153,6 +153,9 @@ def test_cli_run_and_compare_print_one_json_object(tmp_path) -> None:
         "prolonged",
     )
     assert all((tmp_path / p).exists() for p in map(str, summary["files"].values()))
+    # Not the scale the scenario was fitted at: recorded, and said on stderr, not stdout.
+    assert summary["calibrated_people_per_agent"] == 40
+    assert "calibrated at people_per_agent = 40; at 400" in " ".join(result.stderr.split())
     args = ["compare", "kazakhstan-2022", "--runs", "2", *sets, "--json", "--out", str(tmp_path)]
     result = runner.invoke(app, [*args, "--variant", "no-csto"])
     assert result.exit_code == 0, result.output
@@ -162,6 +165,7 @@ def test_cli_run_and_compare_print_one_json_object(tmp_path) -> None:
     assert 0.0 <= block["score"]["mean"] <= 1.0
     assert "kazakhstan-2022/no-csto" in report["results"]
     assert report["paired"]["pairs"] == 2
+    assert "at 400" in report["scale_note"]
     # The national peak comes before the troops land: paired runs share it exactly.
     assert report["paired"]["sizes"]["peak_participants"]["tied"] == 2
 

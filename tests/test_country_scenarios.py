@@ -61,6 +61,18 @@ def test_builtin_loads_with_its_cities_and_capital() -> None:
     assert sorted(scenario.variants) == sorted(VARIANTS)
 
 
+def test_a_run_at_another_scale_than_the_fit_is_flagged() -> None:
+    base = _country()
+    assert base.calibrated_people_per_agent == base.people_per_agent == 40
+    assert base.scale_note() is None
+    assert _country(variant="no-csto").scale_note() is None  # variants keep the scale
+    note = _country(COARSE).scale_note()
+    assert note is not None and "people_per_agent = 40" in note and "at 400" in note
+    # The fitted scale is a note about the model, not part of it: runs keep their hash.
+    unfitted = base.model_copy(update={"calibrated_people_per_agent": None})
+    assert unfitted.digest() == base.digest() and unfitted.scale_note() is None
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_each_variant_loads_and_differs_from_the_base(variant: str) -> None:
     base = _country()

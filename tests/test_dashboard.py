@@ -201,9 +201,12 @@ def test_levers_become_scenario_keys() -> None:
     assert o["end"] == datetime(2022, 1, 10) and spec.end == datetime(2022, 1, 10)
     assert spec.cities[0].legitimacy == pytest.approx(0.8)
     # the moved troops still begin before the end; the regional blackout (10 Jan) does not
-    assert built.notes == [
+    assert built.notes[0] == (
         "switched off (they would begin after the calendar ends): blackout-regions"
-    ]
+    )
+    assert "calibrated at people_per_agent = 40; at 400" in built.notes[1]  # QUICK's scale
+    own = build({"scenario": SCENARIO, "levers": QUICK["levers"]}, Limits())
+    assert own.people_per_agent == 40 and not any("calibrated" in n for n in own.notes)
     short = build({"scenario": SCENARIO, **QUICK}, Limits())
     assert "csto-almaty" in short.notes[0] and "shoot-to-kill" in short.notes[0]
     assert all(e.start < datetime(2022, 1, 5) for e in short.spec.events if e.start and e.enabled)

@@ -103,6 +103,7 @@ def test_load_change_a_lever_run_and_watch(browser, server, tmp_path) -> None:
     # a quick run: horizontal networks, no foreign troops, coarse
     page.fill("#lever-networks_share", "0.3")
     page.uncheck("#lever-troops")
+    assert page.input_value("#people_per_agent") == "40"  # the scenario's own, fitted scale
     page.fill("#people_per_agent", "400")
     page.fill("#runs", "2")
     page.click("#run")

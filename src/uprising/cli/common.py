@@ -41,6 +41,13 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def warn_scale(spec: Any) -> None:
+    """Say on stderr (never in --json's stdout) when a run is not at its scenario's fitted scale."""
+    note = spec.scale_note() if isinstance(spec, CountryScenario) else None
+    if note:
+        err.print(f"[yellow]warning:[/] {note}", highlight=False)
+
+
 def worker_count(asked: int | None, runs: int, spec: CountryScenario) -> int:
     """How many runs go side by side: as `--workers` asked (at most one per core), else one per
     core where runs and memory allow on a CPU, and one on a GPU (one device)."""

@@ -16,6 +16,7 @@ from uprising.cli.common import (
     print_files,
     print_json,
     progress_bar,
+    warn_scale,
     worker_count,
     write_json,
 )
@@ -60,6 +61,7 @@ def compare_command(
     except (ScenarioError, ObservedError) as e:
         fail(str(e))
         return
+    warn_scale(specs[0])
     side = worker_count(workers, runs, specs[0])
     results: dict[str, Any] = {}
     files: dict[str, str] = {}
@@ -94,6 +96,7 @@ def compare_command(
         "runs": runs,
         "seeds": [seed, seed + runs - 1],
         "people_per_agent": specs[0].people_per_agent,
+        "scale_note": specs[0].scale_note(),
         "version": package_version(),
         "results": results,
         # Seed for seed, the variant shares the base's random numbers: the change alone.
@@ -108,6 +111,7 @@ def compare_command(
         print_json(report)
         return
     _print_compare(report)
+    warn_scale(specs[0])  # again, beside the results it qualifies
 
 
 def _print_compare(report: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from uprising.cli.common import (
     print_json,
     progress_bar,
     record_runs,
+    warn_scale,
     worker_count,
     write_json,
 )
@@ -75,6 +76,7 @@ def ensemble_command(
     except (ScenarioError, ObservedError, ValueError) as e:
         fail(str(e))
         return
+    warn_scale(spec)
     side = worker_count(workers, runs, spec)
     stem = spec.name.replace("/", "-")  # a variant's name is scenario/variant
     table = out / f"{stem}-runs.parquet"
@@ -117,7 +119,7 @@ def ensemble_command(
     except ValueError as e:
         fail(str(e))
         return
-    summary = result.summary()
+    summary = result.summary() | {"scale_note": spec.scale_note()}
     seen = None if observed is None else observed.sizes()
     if observed is not None:
         summary["observed"] = observed.sizes() | {"outcome": observed.outcome}
@@ -129,6 +131,7 @@ def ensemble_command(
         print_json(summary)
         return
     _print_ensemble(summary)
+    warn_scale(spec)  # again, beside the results it qualifies
 
 
 def _print_ensemble(summary: dict[str, Any]) -> None:

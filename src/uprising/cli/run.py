@@ -16,6 +16,7 @@ from uprising.cli.common import (
     print_summary,
     progress_bar,
     record_runs,
+    warn_scale,
 )
 from uprising.cli.options import (
     JsonOption,
@@ -121,6 +122,7 @@ def run_command(
     except ScenarioError as e:
         fail(str(e))
         return
+    warn_scale(spec)
     started = time.perf_counter()
     if isinstance(spec, CountryScenario):
         ds, summary = _run_country(spec, scenario_folder(spec, scenario), seed, out, as_json)

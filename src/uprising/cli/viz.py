@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from uprising.cli.common import err, fail, parse_overrides, print_json
+from uprising.cli.common import err, fail, parse_overrides, print_json, warn_scale
 from uprising.cli.options import (
     CityOption,
     CountryArgument,
@@ -63,6 +63,7 @@ def _country_spec(scenario: str, overrides: dict[str, Any], command: str) -> Cou
             f"{scenario} is an Epstein scenario; `uprising {command}` needs a country scenario"
             f" (one with cities); built in: {', '.join(countries)}"
         )
+    warn_scale(spec)
     return spec
 
 

@@ -103,6 +103,12 @@ def _dataset(
             **provenance(scenario, seed),
             "people_per_agent": scenario.people_per_agent,
             "start": scenario.start.isoformat(),
+            # Attributes hold no None: recorded only where the scenario was fitted.
+            **(
+                {"calibrated_people_per_agent": fitted}
+                if (fitted := scenario.calibrated_people_per_agent)
+                else {}
+            ),
         },
     )
 
@@ -117,6 +123,7 @@ def summarize_country(ds: xr.Dataset, capital: str) -> dict[str, Any]:
         **provenance_of(ds),
         "hours": int(ds.sizes["time"]),
         "people_per_agent": per,
+        "calibrated_people_per_agent": ds.attrs.get("calibrated_people_per_agent"),
         "cities": int(ds.sizes["city"]),
         "citizens": int(ds["citizens"].values.sum()),
         "outcome": outcome.classify(ds, capital),

@@ -245,6 +245,9 @@ class CountryScenario(Strict):
     start: datetime
     end: datetime
     people_per_agent: int = Field(1000, ge=1, description="residents each agent stands for")
+    calibrated_people_per_agent: int | None = Field(
+        None, ge=1, description="the people_per_agent its parameters were fitted at, if fitted"
+    )
     capital: str = Field(description="the city whose fall brings the regime down")
     outline: str | None = Field(None, description="GeoJSON outline, beside the scenario file")
     observed: str | None = Field(None, description="CSV of what happened, beside the file")
@@ -326,6 +329,18 @@ class CountryScenario(Strict):
         p = self.mechanisms.participation
         return p.share if p.enabled else 1.0
 
+    def scale_note(self) -> str | None:
+        """A warning for a run at another scale than the fit's: the model is not scale-free, so
+        the fitted parameters do not carry over (docs/calibration.md, "Scale")."""
+        fitted = self.calibrated_people_per_agent
+        if fitted is None or fitted == self.people_per_agent:
+            return None
+        return (
+            f"{self.name} was calibrated at people_per_agent = {fitted}; at"
+            f" {self.people_per_agent} its dynamics differ and the calibration does not hold"
+            ' (docs/calibration.md, "Scale")'
+        )
+
     def variant(self, name: str) -> CountryScenario:
         """The scenario with variant `name` merged over it (its own variants dropped)."""
         if name not in self.variants:
@@ -350,9 +365,18 @@ class CountryScenario(Strict):
         return CountryScenario.model_validate(data)
 
     def digest(self) -> str:
-        """A short hash of the model a run uses (not its name, texts or variants)."""
+        """A short hash of the model a run uses (not its name, texts, variants or the scale it
+        was fitted at)."""
         body = self.model_dump(
-            mode="json", exclude={"name", "description", "source", "variants", "outline"}
+            mode="json",
+            exclude={
+                "name",
+                "description",
+                "source",
+                "variants",
+                "outline",
+                "calibrated_people_per_agent",
+            },
         )
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 

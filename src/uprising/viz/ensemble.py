@@ -1,7 +1,7 @@
 """The figure of an ensemble: outcome probabilities with their intervals, and the spread of sizes.
 
-Sizes span orders of magnitude across runs (and the model overshoots the observed ones by as
-much), so peak, deaths and detentions are drawn on a log scale, with what happened marked.
+Sizes span orders of magnitude across runs, so peak, deaths and detentions are drawn on a log
+scale, with what happened marked.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ score), how the runs end (outcome probabilities), the variants side by side, and
 first run's city timelines, map by day and one city's grid. Figures are PNGs embedded as base64
 data URIs and the style sheet is inline: the file loads nothing and opens offline.
 
-The model's sizes are off by orders of magnitude (docs/calibration.md); the report puts the
-observed number beside every simulated one and says so at the top rather than hiding it.
+The model's sizes are only roughly calibrated (docs/calibration.md: the peak of the observed
+order, detentions and deaths several times the observed); the report puts the observed number
+beside every simulated one and says so at the top rather than hiding it. A run at another scale
+than the scenario's fit is flagged at the top too.
 """
 
 from __future__ import annotations
@@ -250,7 +252,7 @@ def variants_figure(arms: list[Arm], observed: Observed | None, path: Path) -> P
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     fig.suptitle(
         "National course, median and 5-95% of runs per scenario; dashed: what happened"
-        " (the model's sizes are orders of magnitude off: docs/calibration.md)",
+        " (sizes are only roughly calibrated: docs/calibration.md)",
         fontsize=10,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -415,8 +417,10 @@ def _figure(picture: Picture) -> str:
 
 
 def _honesty(arms: list[Arm], observed: Observed | None) -> str:
+    note = arms[0].spec.scale_note()
+    scale = f'<p class="warn">{e(note)}.</p>' if note else ""
     if observed is None:
-        return (
+        return scale + (
             '<p class="warn">This scenario has no observed facts: nothing here is compared with'
             " what happened.</p>"
         )
@@ -428,10 +432,10 @@ def _honesty(arms: list[Arm], observed: Observed | None) -> str:
             f"{e(label.split(' (')[0])}: {_people(sim)} simulated against {_people(obs)} observed"
             f" ({_ratio(sim, obs)})"
         )
-    return (
-        '<div class="warn"><b>Read the timing and the geography, not the counts.</b> The model'
-        " is calibrated on when and where the uprising spread; its sizes are off by orders of"
-        " magnitude (see <code>docs/calibration.md</code>). Medians of"
+    return scale + (
+        '<div class="warn"><b>Read the timing and the geography before the counts.</b> The model'
+        " is calibrated on when and where the uprising spread, and only roughly on its sizes"
+        " (see <code>docs/calibration.md</code>). Medians of"
         f" {e(arms[0].label)} over {arms[0].runs} runs: {'; '.join(parts)}. Every simulated"
         " number below stands beside the observed one (blue columns).</div>"
     )

@@ -43,7 +43,6 @@ class Limits:
 
     min_people_per_agent: int = 10
     max_people_per_agent: int = 200_000
-    default_people_per_agent: int = 200
     max_runs: int = 20
     default_runs: int = 6
     max_agent_runs: int = 30_000
@@ -548,7 +547,7 @@ def build(request: Any, limits: Limits) -> Built:
     per = _integer(
         request,
         "people_per_agent",
-        limits.default_people_per_agent,
+        spec.people_per_agent,  # the scenario's own: the scale it was fitted at
         limits.min_people_per_agent,
         limits.max_people_per_agent,
     )
@@ -611,6 +610,8 @@ def build(request: Any, limits: Limits) -> Built:
         raise RequestError(f"the scenario refuses these levers:\n{describe_errors(e)}") from None
     except ValueError as e:
         raise RequestError(str(e)) from None
+    if note := spec.scale_note():
+        notes.append(note)
     return Built(
         scenario=request["scenario"],
         variant=request.get("variant") or None,

@@ -93,7 +93,13 @@ def _scenario_list() -> list[dict[str, Any]]:
     for name in country_names():
         spec = base(name, None)
         out.append(
-            {"name": name, "description": spec.description, "variants": sorted(spec.variants)}
+            {
+                "name": name,
+                "description": spec.description,
+                "variants": sorted(spec.variants),
+                "people_per_agent": spec.people_per_agent,
+                "calibrated_people_per_agent": spec.calibrated_people_per_agent,
+            }
         )
     return out
 

@@ -106,7 +106,7 @@
     for (const s of st.scenarios) html("option", { value: s.name, textContent: s.name }, sel);
     const lim = st.limits;
     Object.assign($("people_per_agent"), {
-      min: lim.min_people_per_agent, max: lim.max_people_per_agent, value: lim.default_people_per_agent,
+      min: lim.min_people_per_agent, max: lim.max_people_per_agent,
     });
     Object.assign($("runs"), { min: 1, max: lim.max_runs, value: lim.default_runs });
     $("seed").max = lim.max_seed;
@@ -119,6 +119,7 @@
 
   async function chooseScenario() {
     const s = st.scenarios.find((x) => x.name === $("scenario").value);
+    $("people_per_agent").value = s.people_per_agent; // its own scale: the one it was fitted at
     const sel = $("variant");
     clear(sel);
     html("option", { value: "", textContent: "(the scenario itself)" }, sel);
