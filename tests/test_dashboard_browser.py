@@ -108,6 +108,8 @@ def test_load_change_a_lever_run_and_watch(browser, server, tmp_path) -> None:
     page.fill("#runs", "2")
     page.click("#run")
     page.wait_for_function("() => document.body.dataset.job === 'running'")
+    # 400 is not the scale the scenario was fitted at: the page says so beside the Run button
+    assert "calibrated at people_per_agent = 40" in page.text_content("#message")
     # while it runs: the map colours and the series grow day by day
     page.wait_for_function(
         "() => Number(document.getElementById('series').dataset.points) > 0", timeout=240_000
