@@ -29,6 +29,7 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
@@ -47,6 +48,18 @@ def everyone(scale: int) -> dict[str, object]:
     return {"people_per_agent": scale, "mechanisms.participation.enabled": False}
 
 
+def printer(label: str) -> tuple[list[float], Callable[[int, int], None]]:
+    """Time stamps of each simulated day, and a progress callback that prints them as they come:
+    a run cut short (a lease's time limit) still tells how far it got and how fast."""
+    stamps = [time.perf_counter()]
+
+    def day(done: int, total: int) -> None:
+        stamps.append(time.perf_counter())
+        print(f"  {label}: hour {done}/{total}, {stamps[-1] - stamps[-2]:.2f} s", flush=True)
+
+    return stamps, day
+
+
 def measure(scale: int, repeats: int) -> dict[str, object]:
     spec = load_scenario("kazakhstan-2022", everyone(scale))
     assert isinstance(spec, CountryScenario)
@@ -54,13 +67,14 @@ def measure(scale: int, repeats: int) -> dict[str, object]:
     agents = sum(built.layout.citizens) + sum(built.police)
     cities = len(built.layout.citizens)
     hours = built.calendar.hours
+    print(f"1:{scale}: {agents:,} agents, {built.layout.cells:,} cells", flush=True)
     t0 = time.perf_counter()
-    simulate_country(spec, seed=0)
+    simulate_country(spec, seed=0, progress=printer(f"1:{scale} first run (compiles)")[1])
     first = time.perf_counter() - t0
     times = []
     for seed in range(1, repeats + 1):
         t0 = time.perf_counter()
-        simulate_country(spec, seed=seed)
+        simulate_country(spec, seed=seed, progress=printer(f"1:{scale} seed {seed}")[1])
         times.append(time.perf_counter() - t0)
     median = statistics.median(times)
     return {
@@ -81,12 +95,7 @@ def measure(scale: int, repeats: int) -> dict[str, object]:
 def measure_batch(scale: int, runs: int) -> dict[str, object]:
     spec = load_scenario("kazakhstan-2022", everyone(scale))
     assert isinstance(spec, CountryScenario)
-    stamps = [time.perf_counter()]
-
-    def day(done: int, total: int) -> None:  # printed as it goes: a run cut short still tells
-        stamps.append(time.perf_counter())
-        print(f"  batch {runs} at 1:{scale}: hour {done}/{total}, {stamps[-1] - stamps[-2]:.2f} s")
-
+    stamps, day = printer(f"batch {runs} at 1:{scale}")
     simulate_countries(spec, range(runs), day)
     days = [b - a for a, b in zip(stamps[1:-1], stamps[2:], strict=False)]
     per_day = statistics.median(days)
