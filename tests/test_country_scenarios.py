@@ -71,6 +71,26 @@ def test_a_run_at_another_scale_than_the_fit_is_flagged() -> None:
     # The fitted scale is a note about the model, not part of it: runs keep their hash.
     unfitted = base.model_copy(update={"calibrated_people_per_agent": None})
     assert unfitted.digest() == base.digest() and unfitted.scale_note() is None
+    # Finer than the fit: salience keeps the fitted perception; without it, a warning.
+    assert _country({"people_per_agent": 10}).scale_note() is None
+    off = _country({"people_per_agent": 10, "mechanisms.salience.enabled": False})
+    assert "at 10" in str(off.scale_note())
+
+
+def test_salience_widens_vision_and_samples_cells_only_below_its_scale() -> None:
+    for per, vision, share in [
+        (40, 7.0, 1.0),
+        (400, 7.0, 1.0),
+        (10, 14.0, 0.25),
+        (1, 7 * 40**0.5, 1 / 40),
+    ]:
+        world = compile_country(_country({"people_per_agent": per})).world
+        assert world.citizen_vision == pytest.approx(vision)
+        assert world.cop_vision == pytest.approx(vision)
+        assert world.salience == pytest.approx(share)
+    off = _country({"people_per_agent": 10, "mechanisms.salience.enabled": False})
+    assert compile_country(off).world.salience == 1.0
+    assert compile_country(off).world.citizen_vision == 7.0
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -236,8 +256,8 @@ BROKEN = [
         id="troops-with-zero-shares",
     ),
     pytest.param(
-        "people_per_agent = 40",
-        "people_per_agent = 1",
+        "\npeople_per_agent = 40",
+        "\npeople_per_agent = 1",
         ["people_per_agent = 1 ", "GiB", "allowed: people_per_agent >= "],
         id="people-per-agent-too-fine",
     ),
@@ -286,7 +306,7 @@ def test_the_people_per_agent_it_allows_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _small_machine(monkeypatch)
-    path = _write_broken(tmp_path, "people_per_agent = 40", "people_per_agent = 1")
+    path = _write_broken(tmp_path, "\npeople_per_agent = 40", "\npeople_per_agent = 1")
     with pytest.raises(ScenarioError) as error:
         load_scenario(path)
     allowed = int(re.search(r"allowed: people_per_agent >= (\d+)", str(error.value)).group(1))
@@ -485,6 +505,10 @@ def _neutral(name: str, scenario: CountryScenario, on: Compiled, off: Compiled) 
         assert float(dispersing.country.emergency_detain_share) == pytest.approx(0.3)
         for c in (c_on, c_off, switched.country):
             assert float(c.detain_share) == float(c.emergency_detain_share) == 1.0
+    elif name == "salience":
+        # Coarser than its scale (here 400 against 40) it is neutral either way; off, it is
+        # neutral at every scale (finer scales: test_salience_widens_vision_and_samples_cells...).
+        assert on.world == off.world and off.world.salience == 1.0
     else:  # a new mechanism: add what its neutral setting is
         pytest.fail(f"no neutral check for mechanism {name!r}")
 

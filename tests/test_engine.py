@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from unittest import mock
 
 import jax
@@ -216,6 +217,8 @@ def test_per_cell_batches_pad_absent_agents() -> None:
         ({"citizen_vision": 30}, "citizen_vision"),
         ({"rules": "mesa", "cop_vision": 1.7}, "whole number"),
         ({"substeps": 0}, "substeps"),
+        ({"salience": 0.0}, "salience"),
+        ({"salience": 1.5}, "salience"),
         ({"height": 60_000, "width": 60_000}, "agents"),
     ],
 )
@@ -230,11 +233,13 @@ def test_bad_worlds_are_refused_naming_the_key(kwargs: dict, key: str) -> None:
     vision=st.integers(1, 3),
     rules=st.sampled_from(sorted(RULES)),
     seed=st.integers(0, 2**31 - 1),
+    sampled=st.booleans(),
 )
 def test_counts_kept_by_stencils_equal_a_full_recount(
-    side: int, vision: int, rules: str, seed: int
+    side: int, vision: int, rules: str, seed: int, sampled: bool
 ) -> None:
-    """Stencils added on the padded layout, read back through the margins, give the true counts.
+    """Stencils added on the padded layout, read back through the margins, give the true counts
+    (of the salient cells alone, where only some are).
 
     Small grids with wide visions put most stencils across an edge (and a corner).
     """
@@ -248,14 +253,18 @@ def test_counts_kept_by_stencils_equal_a_full_recount(
     def packed(kind: np.ndarray) -> np.ndarray:
         return (kind == COP) + (kind == ACTIVE) * ACTIVE_UNIT
 
+    mask = (rng.random(world.cells) < 0.4) if sampled else np.ones(world.cells, bool)
+    salient = jnp.asarray(mask, jnp.int32) if sampled else None
     cells = jnp.asarray(changed, jnp.int32)
     deltas = jnp.asarray(packed(after)[changed] - packed(before)[changed], jnp.int32)
-    counts = counts_rule.full(jnp.asarray(before), world)
+    counts = counts_rule.full(jnp.asarray(before), world, salient)
     # Stencils are never dearer than a recount (SCATTER_COST 0): the stencil path, many turns.
     with mock.patch.object(counts_rule, "SCATTER_COST", 0):
-        kept = counts_rule.update(counts, jnp.asarray(after), world, (cells, deltas, 4))
+        kept = counts_rule.update(
+            counts, jnp.asarray(after), world, (cells, deltas, 4), salient=salient
+        )
     everywhere = jnp.arange(world.cells, dtype=jnp.int32)
-    expected = _counted_by_rolling(packed(after), world)
+    expected = _counted_by_rolling(packed(after) * mask, world)
     np.testing.assert_array_equal(counts_rule.at(kept, everywhere, world), expected)
 
 
@@ -294,14 +303,19 @@ def test_a_batch_adds_each_worlds_changes_once_however_they_lie_in_chunks() -> N
         np.testing.assert_array_equal(np.asarray(got[w]), _counted_by_rolling(grid[w], world))
 
 
-@pytest.mark.parametrize("rules", ["netlogo", "mesa"])  # the paper's rules rarely burst at L 0.8
-def test_counts_kept_through_a_step_match_counting_afresh_after_every_change(rules: str) -> None:
+@pytest.mark.parametrize(
+    ("rules", "salience"), [("netlogo", 1.0), ("mesa", 1.0), ("netlogo", 0.5)]
+)  # the paper's rules rarely burst at L 0.8
+def test_counts_kept_through_a_step_match_counting_afresh_after_every_change(
+    rules: str, salience: float
+) -> None:
     """Whole runs with the incremental counts equal runs that count the grid after each change.
 
     An outburst makes groups whose changes cross the threshold of a full recount; a recount
-    followed by stencils of changes it already saw (a bug once) makes the runs differ.
+    followed by stencils of changes it already saw (a bug once) makes the runs differ. With
+    salience below 1, the counts of salient cells alone.
     """
-    world = World(40, 43, 0.7, 0.04, 7, 7, rules=rules)
+    world = World(40, 43, 0.7, 0.04, 7, 7, rules=rules, salience=salience)
     start, key = init(world, jax.random.key(0)), jax.random.key(1)
     params = _params(legitimacy=0.8, max_jail=30.0)
 
@@ -312,7 +326,12 @@ def test_counts_kept_through_a_step_match_counting_afresh_after_every_change(rul
         return [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(state)]
 
     kept = final_state()
-    afresh = lambda counts, kind, world, *changes: counts_rule.full(kind, world)  # noqa: E731
+
+    def afresh(
+        counts: jax.Array, kind: jax.Array, world: World, *changes: Any, salient: Any = None
+    ) -> jax.Array:
+        return counts_rule.full(kind, world, salient)
+
     with mock.patch.object(counts_rule, "update", afresh):
         recounted = final_state()
     jax.clear_caches()

@@ -6,6 +6,9 @@ only for the chunks that hold a change: the cost follows the agents that changed
 the grid. When a group changes more cells than a full count would cost, the grid is simply
 counted again.
 
+With `salient` (a 0/1 mask of cells, drawn each step: `World.salience`), only agents on salient
+cells are counted, in the full count and in every change.
+
 The counts live on the grid with a margin of the vision radius on every side, so a stencil is its
 centre plus fixed offsets and never wraps round the torus (several operations per cell). A
 stencil that runs over an edge lands in the margin; the count of a cell near an edge is its own
@@ -43,11 +46,12 @@ def _margin(world: World) -> tuple[int, int]:
     return r, world.width + 2 * r
 
 
-def full(kind: Array, world: World) -> Array:
+def full(kind: Array, world: World, salient: Array | None = None) -> Array:
     """Packed counts (cops + ACTIVE_UNIT * actives) over citizen vision, centre included."""
-    grid = ((kind == COP).astype(jnp.int32) + (kind == ACTIVE) * ACTIVE_UNIT).reshape(
-        world.height, world.width
-    )
+    grid = (kind == COP).astype(jnp.int32) + (kind == ACTIVE) * ACTIVE_UNIT
+    if salient is not None:
+        grid = grid * salient
+    grid = grid.reshape(world.height, world.width)
     r, _ = _margin(world)
     return jnp.pad(window_sums(grid, world.citizen_widths()), r).reshape(-1)
 
@@ -78,7 +82,9 @@ Change = tuple[Array, Array, int]
 """Cells, packed count changes there (zeros change nothing), and the chunk to add them in."""
 
 
-def update(counts: Array, kind: Array, world: World, *changes: Change) -> Array:
+def update(
+    counts: Array, kind: Array, world: World, *changes: Change, salient: Array | None = None
+) -> Array:
     """Counts after the changes, which `kind` already shows.
 
     Give every change made since the counts were last current in one call: a call that counts
@@ -97,6 +103,8 @@ def update(counts: Array, kind: Array, world: World, *changes: Change) -> Array:
     # Changes added in chunks of one size go in one list: one loop over their chunks.
     by_chunk: dict[int, list[tuple[Array, Array]]] = {}
     for cells, deltas, chunk in changes:
+        if salient is not None:
+            deltas = deltas * salient[cells]
         if cells.shape[0]:
             by_chunk.setdefault(chunk, []).append((cells, deltas))
     plans = []
@@ -141,4 +149,4 @@ def update(counts: Array, kind: Array, world: World, *changes: Change) -> Array:
     stencils = sum(p[2].sum(dtype=jnp.float32) * p[1].shape[1] for p in plans)
     stencil_cost = stencils * shape_cells * SCATTER_COST
     recount = world.any_world(jnp.asarray(stencil_cost > full_cost))  # exact either way
-    return jax.lax.cond(recount, lambda c: full(kind, world), incremental, counts)
+    return jax.lax.cond(recount, lambda c: full(kind, world, salient), incremental, counts)

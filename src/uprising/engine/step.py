@@ -42,6 +42,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
     cop_order = partition.draw_order(random.fold(stream, 1), n_cop)
     group_streams = random.fold(stream, 2)
     counts_show_cops_view = world.cop_vision == world.citizen_vision
+    salient = salient_cells(world, random.fold(stream, 4))
     t = state.t.astype(jnp.float32)
     legitimacy = params.legitimacy(jnp.float32(0) if rules.grievance_fixed else t)
 
@@ -72,6 +73,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
                 (*arrested, counts_rule.CHUNK),
                 (cells[:n].reshape(-1), deltas[:n].reshape(-1), counts_rule.CHUNK),
                 (cells[n:].reshape(-1), deltas[n:].reshape(-1), DENSE_CHUNK),
+                salient=salient,
             )
             return state, counts, claims
 
@@ -81,7 +83,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
             state, world, counts, cit_slots, cit_valid, legitimacy, params
         )
         counts = counts_rule.update(
-            counts, state.kind, world, (c_cells, c_delta, counts_rule.CHUNK)
+            counts, state.kind, world, (c_cells, c_delta, counts_rule.CHUNK), salient=salient
         )
         if n_cop:
 
@@ -103,10 +105,18 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
             state, counts, claims = moving(state, counts, claims)
         return state, counts, claims, arrested
 
-    counts = counts_rule.full(state.kind, world)
+    counts = counts_rule.full(state.kind, world, salient)
     claims = jnp.full(world.cells, -1, jnp.int32)
     arrested = arrest.no_arrests(partition.block_size(n_cop, groups))
     return jax.lax.fori_loop(0, groups, group, (state, counts, claims, arrested))[0]
+
+
+def salient_cells(world: World, stream: Array) -> Array | None:
+    """This step's salient cells as a 0/1 mask (each with chance `world.salience`), or None
+    where every cell is (the default: nothing drawn, nothing changed)."""
+    if world.salience >= 1.0:
+        return None
+    return (random.uniform(stream, (world.cells,)) < world.salience).astype(jnp.int32)
 
 
 def step(

@@ -134,7 +134,8 @@ def compile_country(scenario: CountryScenario) -> Compiled:
     inflow = (np.asarray(events.count)[:, None] * np.asarray(events.cities)).sum(axis=0)
     inflow = inflow + np.asarray(retake)
     cop_slots = [p + math.ceil(i) for p, i in zip(police, inflow, strict=True)]
-    margin = radius(max(s.grid.citizen_vision, s.grid.cop_vision))
+    citizen_vision, cop_vision = s.vision()
+    margin = radius(max(citizen_vision, cop_vision))
     layout = Layout.plan(citizens, s.grid.citizen_density, margin, cop_slots)
     for c, (h, w) in enumerate(zip(layout.heights, layout.widths, strict=True)):
         need, room = police[c] + inflow[c], MAX_COP_SHARE * h * w
@@ -149,11 +150,12 @@ def compile_country(scenario: CountryScenario) -> Compiled:
         width=layout.width,
         citizen_density=sum(layout.citizens) / layout.cells,
         cop_density=sum(layout.cop_slots) / layout.cells,
-        citizen_vision=s.grid.citizen_vision,
-        cop_vision=s.grid.cop_vision,
+        citizen_vision=citizen_vision,
+        cop_vision=cop_vision,
         movement=s.grid.movement,
         rules=s.rules,
         substeps=s.grid.substeps,
+        salience=s.salience(),
     )
     population = np.asarray([c.population for c in s.cities], np.float64)
     lat = np.asarray([c.lat for c in s.cities])

@@ -166,6 +166,16 @@ class Levers(Switch):
     )
 
 
+class Salience(Switch):
+    people_per_salient: int | None = Field(
+        None,
+        ge=1,
+        description="the people one counted agent stands for, the scale perception was fitted at;"
+        " at a finer people_per_agent, vision widens and agents count a matching share of cells"
+        " (none: off)",
+    )
+
+
 class Participation(Switch):
     share: float = Field(
         1.0, gt=0.0, le=1.0, description="residents who may take to the streets: the grid's people"
@@ -188,6 +198,7 @@ class Mechanisms(Strict):
     dispersal: Dispersal = Dispersal()
     troops: Switch = Switch()
     seizure: Seizure = Seizure()
+    salience: Salience = Salience()
 
 
 class Trigger(Strict):
@@ -306,9 +317,22 @@ class CountryScenario(Strict):
             self.variant(variant)  # a broken variant is an error now, not at its first use
         return self
 
+    def salience(self) -> float:
+        """The share of people one agent stands for who are counted (salience, II.7.18): below 1
+        only at a finer scale than `people_per_salient`, and then vision widens by 1/sqrt of it."""
+        m = self.mechanisms.salience
+        if not m.enabled or m.people_per_salient is None:
+            return 1.0
+        return min(1.0, self.people_per_agent / m.people_per_salient)
+
+    def vision(self) -> tuple[float, float]:
+        """Citizen and cop vision in cells at this scale (wider below `people_per_salient`)."""
+        widen = 1.0 / math.sqrt(self.salience())
+        return self.grid.citizen_vision * widen, self.grid.cop_vision * widen
+
     def memory_need(self) -> float:
         """Bytes a run needs, about: the cities and their walls, packed into one grid."""
-        wall = radius(max(self.grid.citizen_vision, self.grid.cop_vision))
+        wall = radius(max(self.vision()))
         per_cell = self.street_share / self.people_per_agent / self.grid.citizen_density
         cells = sum((math.sqrt(c.population * per_cell) + wall) ** 2 for c in self.cities)
         return cells * PACKING_SLACK * BYTES_PER_CELL
@@ -330,10 +354,15 @@ class CountryScenario(Strict):
         return p.share if p.enabled else 1.0
 
     def scale_note(self) -> str | None:
-        """A warning for a run at another scale than the fit's: the model is not scale-free, so
-        the fitted parameters do not carry over (docs/calibration.md, "Scale")."""
+        """A warning for a run at a scale the fit does not carry over to (docs/calibration.md,
+        "Scale"): coarser than the fit, or finer without salience keeping its perception."""
         fitted = self.calibrated_people_per_agent
         if fitted is None or fitted == self.people_per_agent:
+            return None
+        kept = self.mechanisms.salience.enabled and (
+            self.mechanisms.salience.people_per_salient == fitted
+        )
+        if self.people_per_agent < fitted and kept:
             return None
         return (
             f"{self.name} was calibrated at people_per_agent = {fitted}; at"
