@@ -30,8 +30,10 @@ from uprising.engine import (
     run_batch,
 )
 from uprising.engine import counts as counts_rule
+from uprising.engine.activation import citizens_turn
 from uprising.engine.buffers import materialised
 from uprising.engine.neighbourhood import ACTIVE_UNIT
+from uprising.engine.state import State
 
 SMALL = {"height": 20, "width": 20, "citizen_vision": 3, "cop_vision": 3, "substeps": 8}
 
@@ -355,3 +357,35 @@ def test_a_materialised_value_is_its_own_buffer_and_unchanged() -> None:
     np.testing.assert_array_equal(compiled(t, grid, at), expected)
     batched = jax.vmap(read, in_axes=(None, 0, None))(t, jnp.stack([grid, grid + 1]), at)
     np.testing.assert_array_equal(batched, np.stack([expected, expected + 1]))
+
+
+@pytest.mark.parametrize("cell_salient", [0, 1])
+def test_a_citizen_counts_itself_once_whether_or_not_its_cell_is_salient(
+    cell_salient: int,
+) -> None:
+    """Rule A's A is 1 + the other actives counted: an active citizen on a cell that is not
+    salient is not in the counts, so nothing may be taken off for it (A would fall to 0, and C/A
+    to infinity or NaN). Here an active citizen alone in a world without cops must stay active."""
+    world = World(9, 9, 0.0, 0.0, 2, 2, rules="paper", salience=0.5)
+    cell = 40
+    state = init(world, jax.random.key(0))
+    state = State(
+        kind=jnp.zeros(world.cells, jnp.uint8).at[cell].set(ACTIVE),
+        occupant=jnp.full(world.cells, -1, jnp.int32).at[cell].set(0),
+        pos=jnp.asarray([cell], jnp.int32),
+        hardship=jnp.asarray([1.0], jnp.float32),
+        risk_aversion=jnp.asarray([1.0], jnp.float32),
+        jail=jnp.zeros(1, jnp.int16),
+        cops0=state.cops0,
+        t=state.t,
+        arrests=state.arrests,
+        dispersed=state.dispersed,
+        deaths=state.deaths,
+    )
+    salient = jnp.zeros(world.cells, jnp.int32).at[cell].set(cell_salient)
+    counts = counts_rule.full(state.kind, world, salient)
+    params = _params(legitimacy=0.0)
+    slots, valid = jnp.asarray([0], jnp.int32), jnp.asarray([True])
+    legitimacy = params.legitimacy(jnp.float32(0))
+    after, _, _ = citizens_turn(state, world, counts, slots, valid, legitimacy, params, salient)
+    assert int(after.kind[cell]) == int(ACTIVE)

@@ -56,8 +56,10 @@ def citizens_turn(
     valid: Array,
     legitimacy: Array,
     params: Params,
+    salient: Array | None = None,
 ) -> tuple[State, Array, Array]:
-    """One group of citizens applies rule A against the current counts.
+    """One group of citizens applies rule A against the current counts (of `salient` cells only,
+    where given: `World.salience`).
 
     Returns the new state and, per slot, the cell and the change of packed counts it causes.
     """
@@ -77,8 +79,9 @@ def citizens_turn(
     packed = counts_rule.at(counts, safe, world)
     cops = packed & LOW_MASK
     actives = 1 + (packed >> 16)
-    if not rules.counts_self_twice:
-        actives = actives - was_active
+    if not rules.counts_self_twice:  # A counts the citizen once, as the 1: not again in the count
+        counted = was_active if salient is None else was_active * salient[safe]
+        actives = actives - counted
 
     def decide() -> tuple[Array, Array]:
         local = params.at(state.region_of(slots))

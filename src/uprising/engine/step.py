@@ -80,7 +80,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
         if rules.move_first:
             state, counts, claims = moving(state, counts, claims)
         state, c_cells, c_delta = citizens_turn(
-            state, world, counts, cit_slots, cit_valid, legitimacy, params
+            state, world, counts, cit_slots, cit_valid, legitimacy, params, salient
         )
         counts = counts_rule.update(
             counts, state.kind, world, (c_cells, c_delta, counts_rule.CHUNK), salient=salient

@@ -318,8 +318,8 @@ class CountryScenario(Strict):
         return self
 
     def salience(self) -> float:
-        """The share of people one agent stands for who are counted (salience, II.7.18): below 1
-        only at a finer scale than `people_per_salient`, and then vision widens by 1/sqrt of it."""
+        """The share of cells whose agents are counted (salience, II.7.18): people_per_agent /
+        people_per_salient below that scale (vision then widens by 1/sqrt of it), else 1."""
         m = self.mechanisms.salience
         if not m.enabled or m.people_per_salient is None:
             return 1.0
