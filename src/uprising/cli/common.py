@@ -42,7 +42,8 @@ def fail(message: str) -> None:
 
 
 def warn_scale(spec: Any) -> None:
-    """Say on stderr (never in --json's stdout) when a run is not at its scenario's fitted scale."""
+    """Say on stderr (never in --json's stdout) when the scenario's fit does not carry over to
+    the run's scale (`CountryScenario.scale_note`)."""
     note = spec.scale_note() if isinstance(spec, CountryScenario) else None
     if note:
         err.print(f"[yellow]warning:[/] {note}", highlight=False)
