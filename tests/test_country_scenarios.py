@@ -73,6 +73,8 @@ def test_a_run_at_another_scale_than_the_fit_is_flagged() -> None:
     assert unfitted.digest() == base.digest() and unfitted.scale_note() is None
     # Finer than the fit: salience keeps the fitted perception; without it, a warning.
     assert _country({"people_per_agent": 10}).scale_note() is None
+    assert _country({"people_per_agent": 5}).scale_note() is None
+    assert "at 1 it is not settled" in str(_country({"people_per_agent": 1}).scale_note())
     off = _country({"people_per_agent": 10, "mechanisms.salience.enabled": False})
     assert "at 10" in str(off.scale_note())
 
@@ -88,6 +90,7 @@ def test_salience_widens_vision_and_samples_cells_only_below_its_scale() -> None
         assert world.citizen_vision == pytest.approx(vision)
         assert world.cop_vision == pytest.approx(vision)
         assert world.salience == pytest.approx(share)
+        assert world.salience_steps == 6
     off = _country({"people_per_agent": 10, "mechanisms.salience.enabled": False})
     assert compile_country(off).world.salience == 1.0
     assert compile_country(off).world.citizen_vision == 7.0

@@ -34,6 +34,7 @@ from uprising.engine.activation import citizens_turn
 from uprising.engine.buffers import materialised
 from uprising.engine.neighbourhood import ACTIVE_UNIT
 from uprising.engine.state import State
+from uprising.engine.step import salient_cells
 
 SMALL = {"height": 20, "width": 20, "citizen_vision": 3, "cop_vision": 3, "substeps": 8}
 
@@ -221,6 +222,7 @@ def test_per_cell_batches_pad_absent_agents() -> None:
         ({"substeps": 0}, "substeps"),
         ({"salience": 0.0}, "salience"),
         ({"salience": 1.5}, "salience"),
+        ({"salience_steps": 0}, "salience_steps"),
         ({"height": 60_000, "width": 60_000}, "agents"),
     ],
 )
@@ -389,3 +391,22 @@ def test_a_citizen_counts_itself_once_whether_or_not_its_cell_is_salient(
     legitimacy = params.legitimacy(jnp.float32(0))
     after, _, _ = citizens_turn(state, world, counts, slots, valid, legitimacy, params, salient)
     assert int(after.kind[cell]) == int(ACTIVE)
+
+
+def test_a_draw_of_salient_cells_lasts_its_steps_and_differs_between_runs() -> None:
+    """Salient cells stay the same for `salience_steps` steps, then are drawn again; two runs
+    (two initial states) draw differently; about `salience` of the cells are salient."""
+    world = World(40, 40, 0.7, 0.04, 3, 3, rules="paper", salience=0.25, salience_steps=6)
+    state = init(world, jax.random.key(0))
+
+    def at(t: int, s: State = state) -> np.ndarray:
+        mask = salient_cells(s.with_(t=jnp.int32(t)), world)
+        assert mask is not None
+        return np.asarray(mask)
+
+    first = at(0)
+    assert all((at(t) == first).all() for t in range(1, 6))
+    assert (at(6) != first).any() and (at(6) == at(11)).all()
+    assert not (salient_cells(init(world, jax.random.key(1)), world) == first).all()
+    assert abs(first.mean() - 0.25) < 0.05  # 1,600 cells: the sd of the share is 0.011
+    assert salient_cells(state, World(40, 40, 0.7, 0.04, 3, 3, rules="paper")) is None

@@ -42,7 +42,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
     cop_order = partition.draw_order(random.fold(stream, 1), n_cop)
     group_streams = random.fold(stream, 2)
     counts_show_cops_view = world.cop_vision == world.citizen_vision
-    salient = salient_cells(world, random.fold(stream, 4))
+    salient = salient_cells(state, world)
     t = state.t.astype(jnp.float32)
     legitimacy = params.legitimacy(jnp.float32(0) if rules.grievance_fixed else t)
 
@@ -111,12 +111,20 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
     return jax.lax.fori_loop(0, groups, group, (state, counts, claims, arrested))[0]
 
 
-def salient_cells(world: World, stream: Array) -> Array | None:
+def salient_cells(state: State, world: World) -> Array | None:
     """This step's salient cells as a 0/1 mask (each with chance `world.salience`), or None
-    where every cell is (the default: nothing drawn, nothing changed)."""
+    where every cell is (the default: nothing drawn, nothing changed).
+
+    A draw lasts `world.salience_steps` steps, so it cannot come from a step's key: it comes from
+    a stream fixed for the run, the bits of the first citizen's hardship and risk aversion (drawn
+    from the run's key at `init`, never changed), folded with the number of the draw.
+    """
     if world.salience >= 1.0:
         return None
-    return (random.uniform(stream, (world.cells,)) < world.salience).astype(jnp.int32)
+    traits = jnp.stack([state.hardship[..., 0], state.risk_aversion[..., 0]])
+    run_stream = jax.lax.bitcast_convert_type(traits, jnp.uint32)
+    draw = random.fold(run_stream, state.t // world.salience_steps)
+    return (random.uniform(draw, (world.cells,)) < world.salience).astype(jnp.int32)
 
 
 def step(

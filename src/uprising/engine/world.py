@@ -40,9 +40,11 @@ class World:
     substeps: int = 32
     """Partial update: each step, agents act in this many random groups one after another."""
     salience: float = 1.0
-    """Share of cells, drawn afresh each step, whose agents citizens and cops count (1: all).
-    Below 1 an agent counts a sample of what it sees, the same sample as its neighbours: a
-    country finer than the scale it was fitted at keeps the fitted perception (II.7.18)."""
+    """Share of cells whose agents citizens and cops count (1: all). Below 1 an agent counts a
+    sample of what it sees, the same sample as its neighbours: a country finer than the scale it
+    was fitted at keeps the fitted perception (II.7.18)."""
+    salience_steps: int = 1
+    """Steps one draw of salient cells lasts."""
     batch_axes: tuple[str, ...] = ()
     """Names of the `vmap` axes this world is stepped under (`batched`), so that a choice of
     how to compute can be made once for the whole batch (`any_world`)."""
@@ -82,6 +84,8 @@ class World:
                 )
         if not 0.0 < self.salience <= 1.0:
             raise WorldError(f"salience={self.salience!r} must lie in (0, 1]")
+        if not isinstance(self.salience_steps, int | np.integer) or self.salience_steps < 1:
+            raise WorldError(f"salience_steps={self.salience_steps!r} must be a whole number >= 1")
         if not isinstance(self.substeps, int | np.integer) or not 1 <= self.substeps <= 1024:
             raise WorldError(f"substeps={self.substeps!r} must be a whole number in 1..1024")
         if self.substeps * self.capacity() >= 2**32:
