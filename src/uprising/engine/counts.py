@@ -6,8 +6,8 @@ only for the chunks that hold a change: the cost follows the agents that changed
 the grid. When a group changes more cells than a full count would cost, the grid is simply
 counted again.
 
-With `salient` (a 0/1 mask of cells: `World.salience`), only agents on salient
-cells are counted, in the full count and in every change.
+With `salient` (a 0/1 mask of cells: `World.salience`), only agents on salient cells are counted,
+in the full count and in every change.
 
 The counts live on the grid with a margin of the vision radius on every side, so a stencil is its
 centre plus fixed offsets and never wraps round the torus (several operations per cell). A

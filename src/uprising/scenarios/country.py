@@ -359,25 +359,27 @@ class CountryScenario(Strict):
         return p.share if p.enabled else 1.0
 
     def scale_note(self) -> str | None:
-        """A warning for a run at a scale the fit does not carry over to (docs/calibration.md,
-        "Scale"): coarser than the fit, or finer without salience keeping its perception."""
+        """A warning for a run at a scale the fit does not carry over to, or is not settled at
+        (docs/calibration.md, "Scale"): coarser than the fit, finer without salience keeping its
+        perception, or finer than salience was checked at."""
         fitted = self.calibrated_people_per_agent
         if fitted is None or fitted == self.people_per_agent:
             return None
-        kept = self.mechanisms.salience.enabled and (
-            self.mechanisms.salience.people_per_salient == fitted
-        )
-        if self.people_per_agent < fitted and kept:
-            if self.salience() >= SALIENCE_CHECKED:
-                return None
-            return (
-                f"{self.name} was calibrated at people_per_agent = {fitted}; salience keeps the"
-                f" fit down to {math.ceil(fitted * SALIENCE_CHECKED)} people per agent, but at"
-                f' {self.people_per_agent} it is not settled (docs/calibration.md, "Scale")'
+        salience = self.mechanisms.salience
+        kept = salience.enabled and salience.people_per_salient == fitted
+        if self.people_per_agent > fitted or not kept:
+            why = (
+                f"at {self.people_per_agent} its dynamics differ and the calibration does not hold"
             )
+        elif self.salience() < SALIENCE_CHECKED:
+            why = (
+                f"salience keeps the fit down to {math.ceil(fitted * SALIENCE_CHECKED)} people per"
+                f" agent, but at {self.people_per_agent} it is not settled"
+            )
+        else:
+            return None
         return (
-            f"{self.name} was calibrated at people_per_agent = {fitted}; at"
-            f" {self.people_per_agent} its dynamics differ and the calibration does not hold"
+            f"{self.name} was calibrated at people_per_agent = {fitted}; {why}"
             ' (docs/calibration.md, "Scale")'
         )
 
