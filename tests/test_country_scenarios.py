@@ -74,23 +74,27 @@ def test_a_run_at_another_scale_than_the_fit_is_flagged() -> None:
     # Finer than the fit: salience keeps the fitted perception; without it, a warning.
     assert _country({"people_per_agent": 10}).scale_note() is None
     assert _country({"people_per_agent": 5}).scale_note() is None
+    assert _country({"people_per_agent": 2}).scale_note() is None
     assert "at 1 it is not settled" in str(_country({"people_per_agent": 1}).scale_note())
     off = _country({"people_per_agent": 10, "mechanisms.salience.enabled": False})
     assert "at 10" in str(off.scale_note())
 
 
 def test_salience_widens_vision_and_samples_cells_only_below_its_scale() -> None:
-    for per, vision, share in [
-        (40, 7.0, 1.0),
-        (400, 7.0, 1.0),
-        (10, 14.0, 0.25),
-        (1, 7 * 40**0.5, 1 / 40),
+    # A draw lasts 12 x the share hours, rounded half up, at least 1.
+    for per, vision, share, hours in [
+        (40, 7.0, 1.0, 1),
+        (400, 7.0, 1.0, 1),
+        (20, 7 * 2**0.5, 0.5, 6),
+        (10, 14.0, 0.25, 3),
+        (5, 7 * 8**0.5, 0.125, 2),
+        (1, 7 * 40**0.5, 1 / 40, 1),
     ]:
         world = compile_country(_country({"people_per_agent": per})).world
         assert world.citizen_vision == pytest.approx(vision)
         assert world.cop_vision == pytest.approx(vision)
         assert world.salience == pytest.approx(share)
-        assert world.salience_steps == 6
+        assert world.salience_steps == hours
     off = _country({"people_per_agent": 10, "mechanisms.salience.enabled": False})
     assert compile_country(off).world.salience == 1.0
     assert compile_country(off).world.citizen_vision == 7.0

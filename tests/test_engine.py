@@ -166,13 +166,17 @@ def test_batch_of_worlds_matches_single_runs() -> None:
     np.testing.assert_array_equal(np.asarray(batched["active"][1]), np.asarray(single["active"]))
 
 
-def test_worlds_of_a_batch_that_wait_for_each_other_are_single_runs() -> None:
+@pytest.mark.parametrize("salience", [1.0, 0.3])
+def test_worlds_of_a_batch_that_wait_for_each_other_are_single_runs(salience: float) -> None:
     """A batch loops over chunks of changes and arrests until its busiest world is done; the
     others wait without changing anything. Worlds apart (legitimacy 0.5 against 0.8: more
     arrest chunks against fewer) must run as they do alone, bit for bit. Counts are kept by
     stencils only (SCATTER_COST 0), so an arrest whose record a waiting world lost (a bug once:
-    it overwrote its last chunk's) leaves the counts wrong and the run differs."""
-    world = World(40, 40, 0.7, 0.1, 7, 7, rules="mesa", substeps=2)  # 80 cops a group: 5 chunks
+    it overwrote its last chunk's) leaves the counts wrong and the run differs. With salience,
+    each world's counted changes go to the front of its own lists, and full counts are stencils
+    too."""
+    # 80 cops a group: 5 chunks
+    world = World(40, 40, 0.7, 0.1, 7, 7, rules="mesa", substeps=2, salience=salience)
     keys = jax.random.split(jax.random.key(5), 2)
     params = [_params(legitimacy=v, max_jail=5.0) for v in (0.5, 0.8)]
     stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *params)
@@ -261,13 +265,16 @@ def test_counts_kept_by_stencils_equal_a_full_recount(
     salient = jnp.asarray(mask, jnp.int32) if sampled else None
     cells = jnp.asarray(changed, jnp.int32)
     deltas = jnp.asarray(packed(after)[changed] - packed(before)[changed], jnp.int32)
-    counts = counts_rule.full(jnp.asarray(before), world, salient)
-    # Stencils are never dearer than a recount (SCATTER_COST 0): the stencil path, many turns.
+    everywhere = jnp.arange(world.cells, dtype=jnp.int32)
+    # Stencils are never dearer than a recount (SCATTER_COST 0): the stencil path, many turns
+    # (a full count of salient cells is stencils added to empty counts, too).
     with mock.patch.object(counts_rule, "SCATTER_COST", 0):
+        counts = counts_rule.full(jnp.asarray(before), world, salient)
+        initial = _counted_by_rolling(packed(before) * mask, world)
+        np.testing.assert_array_equal(counts_rule.at(counts, everywhere, world), initial)
         kept = counts_rule.update(
             counts, jnp.asarray(after), world, (cells, deltas, 4), salient=salient
         )
-    everywhere = jnp.arange(world.cells, dtype=jnp.int32)
     expected = _counted_by_rolling(packed(after) * mask, world)
     np.testing.assert_array_equal(counts_rule.at(kept, everywhere, world), expected)
 
@@ -334,7 +341,7 @@ def test_counts_kept_through_a_step_match_counting_afresh_after_every_change(
     def afresh(
         counts: jax.Array, kind: jax.Array, world: World, *changes: Any, salient: Any = None
     ) -> jax.Array:
-        return counts_rule.full(kind, world, salient)
+        return counts_rule.summed(kind, world, salient)
 
     with mock.patch.object(counts_rule, "update", afresh):
         recounted = final_state()

@@ -59,11 +59,16 @@ def cops_turn(
     cells = jnp.zeros((n_chunks, 2 * CHUNK), jnp.int32)
     deltas = jnp.zeros((n_chunks, 2 * CHUNK), jnp.int32)
 
+    # An active citizen's cell keeps its occupant through the turn (arrests empty cells, and a
+    # cop moves only onto a cell it emptied): prisoners are read from the occupants before it,
+    # so that the loop only writes them (read and written, the grid is copied every turn).
+    occupants = state.occupant
+
     def chunk(i: Array, live: Array, carry: tuple[State, Array, Array]) -> tuple:
         state, cells, deltas = carry
         # Not live (a world of a batch that is done): no one arrested, nothing recorded.
         state, c, d = _arrest(
-            state, world, slots[i], sees[i] & live, params, random.fold(stream, i)
+            state, world, slots[i], sees[i] & live, params, random.fold(stream, i), occupants
         )
         at = jnp.where(live, i, n_chunks)
         return state, cells.at[at].set(c, mode="drop"), deltas.at[at].set(d, mode="drop")
@@ -79,6 +84,7 @@ def _arrest(
     valid: Array,
     params: Params,
     stream: Array,
+    occupants: Array,
 ) -> tuple[State, Array, Array]:
     rules = world.ruleset
     pos = jnp.where(valid, state.pos[slots], -1)
@@ -99,7 +105,7 @@ def _arrest(
     wins = wants & ~rival.any(axis=1)
 
     won_at = jnp.where(wins, target, world.cells)
-    prisoner = state.occupant[jnp.minimum(target, world.cells - 1)]
+    prisoner = occupants[jnp.minimum(target, world.cells - 1)]
     local = params.at(state.region_of(slots))
     term = lethal.sentence(random.fold(stream, 1), target.shape, local, rules)
     term, detained = dispersal.disperse(random.fold(stream, 2), term, local, rules)

@@ -7,7 +7,11 @@ the grid. When a group changes more cells than a full count would cost, the grid
 counted again.
 
 With `salient` (a 0/1 mask of cells: `World.salience`), only agents on salient cells are counted,
-in the full count and in every change.
+in the full count and in every change. Salience widens vision (its stencils grow with it) while
+the counted agents stay as many as at the fitted scale, so then the changes that count are moved
+to the front of their list before it is cut into chunks, and a full count starts from empty counts
+and adds the stencils of the counted agents, whenever that is cheaper than summing every window:
+the cost follows what is counted, not the width of vision.
 
 The counts live on the grid with a margin of the vision radius on every side, so a stencil is its
 centre plus fixed offsets and never wraps round the torus (several operations per cell). A
@@ -32,6 +36,8 @@ from uprising.engine.state import ACTIVE, COP
 from uprising.engine.world import World
 
 CHUNK = 16
+DENSE_CHUNK = 256
+"""Changes per loop turn when nearly every entry changes (cops' moves, a full count)."""
 SCATTER_COST = 3
 """A cell of a stencil added by scatter costs about as much as this many units of a full count
 (a unit: one addition per cell of the grid; a full count takes 2 per row of the shape, 30 for
@@ -46,14 +52,31 @@ def _margin(world: World) -> tuple[int, int]:
     return r, world.width + 2 * r
 
 
-def full(kind: Array, world: World, salient: Array | None = None) -> Array:
-    """Packed counts (cops + ACTIVE_UNIT * actives) over citizen vision, centre included."""
+def _seen(kind: Array, salient: Array | None) -> Array:
+    """What each cell adds to the counts around it, packed."""
     grid = (kind == COP).astype(jnp.int32) + (kind == ACTIVE) * ACTIVE_UNIT
-    if salient is not None:
-        grid = grid * salient
-    grid = grid.reshape(world.height, world.width)
+    return grid if salient is None else grid * salient
+
+
+def summed(kind: Array, world: World, salient: Array | None) -> Array:
+    """Packed counts by summing the window around every cell: a fixed cost per cell."""
+    grid = _seen(kind, salient).reshape(world.height, world.width)
     r, _ = _margin(world)
     return jnp.pad(window_sums(grid, world.citizen_widths()), r).reshape(-1)
+
+
+def full(kind: Array, world: World, salient: Array | None = None) -> Array:
+    """Packed counts (cops + ACTIVE_UNIT * actives) over citizen vision, centre included.
+
+    With `salient`, the stencils of the counted agents added to empty counts where that is
+    cheaper (`update` decides, and sums the windows otherwise): the same counts.
+    """
+    if salient is None:
+        return summed(kind, world, salient)
+    r, wp = _margin(world)
+    empty = jnp.zeros((world.height + 2 * r) * wp, jnp.int32)
+    cells = jnp.arange(world.cells, dtype=jnp.int32)
+    return update(empty, kind, world, (cells, _seen(kind, salient), DENSE_CHUNK), salient=salient)
 
 
 def at(counts: Array, cells: Array, world: World) -> Array:
@@ -111,6 +134,8 @@ def update(
     for chunk, lists in by_chunk.items():
         cells = jnp.concatenate([c for c, _ in lists])
         deltas = jnp.concatenate([d for _, d in lists])
+        if salient is not None:
+            cells, deltas = _to_front(cells, deltas)
         n = cells.shape[0]
         chunk = min(chunk, n)
         pad = -n % chunk
@@ -149,4 +174,16 @@ def update(
     stencils = sum(p[2].sum(dtype=jnp.float32) * p[1].shape[1] for p in plans)
     stencil_cost = stencils * shape_cells * SCATTER_COST
     recount = world.any_world(jnp.asarray(stencil_cost > full_cost))  # exact either way
-    return jax.lax.cond(recount, lambda c: full(kind, world, salient), incremental, counts)
+    return jax.lax.cond(recount, lambda c: summed(kind, world, salient), incremental, counts)
+
+
+def _to_front(cells: Array, deltas: Array) -> tuple[Array, Array]:
+    """The changes that change something first, in order; then no change on cell 0.
+
+    Under salience most changes are on cells nobody counts: gathered at the front, they fill
+    the fewest chunks, and only those are added (the others hold no change).
+    """
+    live = deltas != 0
+    at = jnp.where(live, jnp.cumsum(live, dtype=jnp.int32) - 1, cells.shape[0])
+    front = lambda values: jnp.zeros_like(values).at[at].set(values, mode="drop")  # noqa: E731
+    return front(cells), front(deltas)

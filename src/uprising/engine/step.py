@@ -25,9 +25,6 @@ from uprising.engine.params import Params
 from uprising.engine.state import ACTIVE, DEAD, State
 from uprising.engine.world import World
 
-DENSE_CHUNK = 256
-"""Changes per loop turn when nearly every entry changes (cops' moves)."""
-
 
 def turns(state: State, params: Params, world: World, stream: Array) -> State:
     """Every agent takes its turn once, in random groups that see each other's changes.
@@ -72,7 +69,7 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
                 world,
                 (*arrested, counts_rule.CHUNK),
                 (cells[:n].reshape(-1), deltas[:n].reshape(-1), counts_rule.CHUNK),
-                (cells[n:].reshape(-1), deltas[n:].reshape(-1), DENSE_CHUNK),
+                (cells[n:].reshape(-1), deltas[n:].reshape(-1), counts_rule.DENSE_CHUNK),
                 salient=salient,
             )
             return state, counts, claims
@@ -124,7 +121,12 @@ def salient_cells(state: State, world: World) -> Array | None:
     traits = jnp.stack([state.hardship[..., 0], state.risk_aversion[..., 0]])
     run_stream = jax.lax.bitcast_convert_type(traits, jnp.uint32)
     draw = random.fold(run_stream, state.t // world.salience_steps)
-    return (random.uniform(draw, (world.cells,)) < world.salience).astype(jnp.int32)
+
+    def mask() -> Array:
+        return (random.uniform(draw, (world.cells,)) < world.salience).astype(jnp.int32)
+
+    # Materialised: read at random places by every count, it would be hashed again per read.
+    return materialised(mask, world, state.t)
 
 
 def step(

@@ -156,7 +156,7 @@ def compile_country(scenario: CountryScenario) -> Compiled:
         rules=s.rules,
         substeps=s.grid.substeps,
         salience=s.salience(),
-        salience_steps=m.salience.hours,
+        salience_steps=s.salience_hours(),
     )
     population = np.asarray([c.population for c in s.cities], np.float64)
     lat = np.asarray([c.lat for c in s.cities])

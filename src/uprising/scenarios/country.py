@@ -27,8 +27,8 @@ Kind = Literal[
 ]
 assert set(KINDS) == set(Kind.__args__)  # type: ignore[attr-defined]
 
-SALIENCE_CHECKED = 1 / 8
-"""The smallest salience shown to keep a fit: kazakhstan-2022 at 5 people per agent, fitted at 40
+SALIENCE_CHECKED = 1 / 20
+"""The smallest salience shown to keep a fit: kazakhstan-2022 at 2 people per agent, fitted at 40
 (docs/calibration.md, "Scale"). Below it, as at one agent per person, a run says so."""
 
 PACKING_SLACK = 1.5
@@ -178,7 +178,13 @@ class Salience(Switch):
         " at a finer people_per_agent, vision widens and agents count a matching share of cells"
         " (none: off)",
     )
-    hours: int = Field(6, ge=1, description="how long one draw of salient cells lasts")
+    revisit_hours: float = Field(
+        12.0,
+        gt=0.0,
+        le=10_000.0,
+        description="a draw of salient cells lasts revisit_hours x the salient share, rounded,"
+        " at least 1 hour: a cell is counted in one draw in every revisit_hours hours, on average",
+    )
 
 
 class Participation(Switch):
@@ -329,6 +335,15 @@ class CountryScenario(Strict):
         if not m.enabled or m.people_per_salient is None:
             return 1.0
         return min(1.0, self.people_per_agent / m.people_per_salient)
+
+    def salience_hours(self) -> int:
+        """How long one draw of salient cells lasts, in hours (II.7.18): revisit_hours x the
+        salient share, rounded half up, at least 1 (6 at 20 people per agent, 3 at 10, 2 at 5,
+        1 at 2 and 1)."""
+        share = self.salience()
+        if share >= 1.0:
+            return 1
+        return max(1, math.floor(self.mechanisms.salience.revisit_hours * share + 0.5))
 
     def vision(self) -> tuple[float, float]:
         """Citizen and cop vision in cells at this scale (wider below `people_per_salient`)."""
