@@ -76,7 +76,8 @@ def full(kind: Array, world: World, salient: Array | None = None) -> Array:
     r, wp = _margin(world)
     empty = jnp.zeros((world.height + 2 * r) * wp, jnp.int32)
     cells = jnp.arange(world.cells, dtype=jnp.int32)
-    return update(empty, kind, world, (cells, _seen(kind, salient), DENSE_CHUNK), salient=salient)
+    # `update` keeps the salient cells' entries: the mask is applied there, once.
+    return update(empty, kind, world, (cells, _seen(kind, None), DENSE_CHUNK), salient=salient)
 
 
 def at(counts: Array, cells: Array, world: World) -> Array:
