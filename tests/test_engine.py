@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from uprising.engine import (
@@ -32,7 +32,6 @@ from uprising.engine import (
 from uprising.engine import counts as counts_rule
 from uprising.engine.activation import citizens_turn
 from uprising.engine.buffers import materialised
-from uprising.engine.neighbourhood import ACTIVE_UNIT
 from uprising.engine.state import State
 from uprising.engine.step import salient_cells
 
@@ -237,8 +236,8 @@ def test_bad_worlds_are_refused_naming_the_key(kwargs: dict, key: str) -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(
-    side=st.integers(7, 13),
-    vision=st.integers(1, 3),
+    side=st.integers(7, 23),
+    vision=st.sampled_from([1, 2, 3, 7, 10]),  # up to 7, 16-bit counts; 10: 32-bit
     rules=st.sampled_from(sorted(RULES)),
     seed=st.integers(0, 2**31 - 1),
     sampled=st.booleans(),
@@ -251,6 +250,7 @@ def test_counts_kept_by_stencils_equal_a_full_recount(
 
     Small grids with wide visions put most stencils across an edge (and a corner).
     """
+    assume(2 * vision + 1 <= side)
     world = World(side, side + 1, 0.5, 0.2, vision, vision, rules=rules, substeps=1)
     rng = np.random.default_rng(seed)
     before = rng.choice(np.array([EMPTY, QUIET, ACTIVE, COP]), world.cells)
@@ -259,7 +259,7 @@ def test_counts_kept_by_stencils_equal_a_full_recount(
     after[changed] = rng.choice(np.array([EMPTY, QUIET, ACTIVE, COP]), changed.size)
 
     def packed(kind: np.ndarray) -> np.ndarray:
-        return (kind == COP) + (kind == ACTIVE) * ACTIVE_UNIT
+        return (kind == COP) + (kind == ACTIVE) * counts_rule.active_unit(world)
 
     mask = (rng.random(world.cells) < 0.4) if sampled else np.ones(world.cells, bool)
     salient = jnp.asarray(mask, jnp.int32) if sampled else None
@@ -279,6 +279,25 @@ def test_counts_kept_by_stencils_equal_a_full_recount(
     np.testing.assert_array_equal(counts_rule.at(kept, everywhere, world), expected)
 
 
+@pytest.mark.parametrize(
+    ("rules", "vision", "bits"), [("mesa", 7, 16), ("netlogo", 7, 16), ("netlogo", 10, 32)]
+)
+def test_packed_counts_hold_a_shape_full_of_cops_or_of_actives(
+    rules: str, vision: int, bits: int
+) -> None:
+    """Vision 7 holds 113 cells as a diamond and 149 as a disk (16-bit counts), 10 as a disk 317
+    (32-bit): a shape full of either kind is counted in full, nothing carried into the other."""
+    world = World(23, 24, 0.5, 0.2, vision, vision, rules=rules)
+    everywhere = jnp.arange(world.cells, dtype=jnp.int32)
+    shape = len(world.vision_shape("citizen", centre=True)[0])
+    for kind, expected in ((COP, (shape, 0)), (ACTIVE, (0, shape))):
+        counts = counts_rule.full(jnp.full(world.cells, kind, jnp.uint8), world)
+        assert counts.dtype.itemsize * 8 == bits
+        cops, actives = counts_rule.split(counts_rule.at(counts, everywhere, world), world)
+        found = (np.unique(cops).tolist(), np.unique(actives).tolist())
+        assert found == ([expected[0]], [expected[1]])
+
+
 def _counted_by_rolling(packed: np.ndarray, world: World) -> np.ndarray:
     """The reference counts: a packed grid summed over the citizen vision by rolling it."""
     grid = packed.reshape(world.height, world.width)
@@ -296,10 +315,11 @@ def test_a_batch_adds_each_worlds_changes_once_however_they_lie_in_chunks() -> N
     rng = np.random.default_rng(3)
     cells = rng.choice(world.cells, size=(2, 40), replace=False).astype(np.int32)
     spread = np.zeros((2, 40), np.int32)
-    spread[0, ::4] = rng.choice([1, -1, ACTIVE_UNIT, -ACTIVE_UNIT], 10)  # one per chunk
-    spread[1, :4] = spread[1, -4:] = rng.choice([1, ACTIVE_UNIT], 4)  # first and last chunks
+    unit = counts_rule.active_unit(world)
+    spread[0, ::4] = rng.choice([1, -1, unit, -unit], 10)  # one per chunk
+    spread[1, :4] = spread[1, -4:] = rng.choice([1, unit], 4)  # first and last chunks
     before = rng.choice(np.array([EMPTY, QUIET, ACTIVE, COP]), (2, world.cells))
-    grid = ((before == COP) + (before == ACTIVE) * ACTIVE_UNIT).astype(np.int64)
+    grid = ((before == COP) + (before == ACTIVE) * unit).astype(np.int64)
     np.add.at(grid, (np.arange(2)[:, None], cells), spread)  # the packed grid after the changes
     batched = world.batched("worlds")
 

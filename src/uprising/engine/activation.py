@@ -13,7 +13,6 @@ from jax import Array
 
 from uprising.engine import counts as counts_rule
 from uprising.engine.buffers import materialised
-from uprising.engine.neighbourhood import ACTIVE_UNIT, LOW_MASK
 from uprising.engine.params import Params
 from uprising.engine.rules import Rounding
 from uprising.engine.state import ACTIVE, FOREVER, QUIET, State
@@ -76,9 +75,8 @@ def citizens_turn(
     free = on_grid & (jail == 0)
     here = state.kind[safe]
     was_active = here == ACTIVE
-    packed = counts_rule.at(counts, safe, world)
-    cops = packed & LOW_MASK
-    actives = 1 + (packed >> 16)
+    cops, actives = counts_rule.split(counts_rule.at(counts, safe, world), world)
+    actives = 1 + actives
     if not rules.counts_self_twice:  # A counts the citizen once, as the 1: not again in the count
         counted = was_active if salient is None else was_active * salient[safe]
         actives = actives - counted
@@ -91,7 +89,8 @@ def citizens_turn(
         now = is_active(g, risk_aversion, p, local.threshold, local.severity)
         now = jnp.where(now, ACTIVE, QUIET)
         new_kind = jnp.where(free, now, here).astype(jnp.uint8)
-        delta = ((new_kind == ACTIVE).astype(jnp.int32) - was_active) * ACTIVE_UNIT
+        delta = (new_kind == ACTIVE).astype(jnp.int32) - was_active
+        delta = delta * counts_rule.active_unit(world)
         return new_kind, jnp.where(free, delta, 0)
 
     # Materialised: the new kinds and count changes feed several readers, each of which would

@@ -16,7 +16,8 @@ from jax import Array
 
 from uprising.engine import dispersal, lethal, random
 from uprising.engine.chunks import each_pending
-from uprising.engine.neighbourhood import ACTIVE_UNIT, cells_around
+from uprising.engine.counts import active_unit
+from uprising.engine.neighbourhood import cells_around
 from uprising.engine.params import Params
 from uprising.engine.state import ACTIVE, COP, DEAD, EMPTY, JAILED, State
 from uprising.engine.world import World
@@ -114,7 +115,7 @@ def _arrest(
     dispersed = state.tally(state.dispersed, slots, wins & ~detained)
     deaths = state.tally(state.deaths, slots, wins & (term == DEAD))
     kind, occupant, cop_pos = state.kind, state.occupant, state.pos
-    d_target = jnp.where(wins, -ACTIVE_UNIT, 0)
+    d_target = jnp.where(wins, -active_unit(world), 0)
     d_origin = jnp.zeros_like(d_target)
     if rules.cop_takes_cell:
         left = jnp.where(wins, pos, world.cells)

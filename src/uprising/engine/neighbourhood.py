@@ -21,10 +21,6 @@ from jax import Array
 if TYPE_CHECKING:
     from uprising.engine.world import World
 
-# Cops and actives are counted in one int32: cops in the low 16 bits, actives above them.
-ACTIVE_UNIT = 1 << 16
-LOW_MASK = ACTIVE_UNIT - 1
-
 
 def radius(vision: float) -> int:
     return int(math.floor(vision + 1e-9))

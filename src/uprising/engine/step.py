@@ -20,7 +20,6 @@ from uprising.engine.activation import citizens_turn
 from uprising.engine.arrest import cops_turn
 from uprising.engine.buffers import materialised
 from uprising.engine.movement import move_group
-from uprising.engine.neighbourhood import ACTIVE_UNIT
 from uprising.engine.params import Params
 from uprising.engine.state import ACTIVE, DEAD, State
 from uprising.engine.world import World
@@ -88,7 +87,8 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
                 pos = jnp.where(cop_valid, state.pos[cop_slots], -1)
                 sees = pos >= 0
                 if counts_show_cops_view:  # a cop with no active in view has nothing to do
-                    sees &= counts_rule.at(counts, jnp.maximum(pos, 0), world) >= ACTIVE_UNIT
+                    packed = counts_rule.at(counts, jnp.maximum(pos, 0), world)
+                    sees &= counts_rule.split(packed, world)[1] > 0
                 local = params.at(state.region_of(cop_slots))
                 return sees & arrest.willing(random.fold(g_stream, 2), sees.shape, local)
 
