@@ -91,15 +91,12 @@ def move_group(
     world: World,
     slots: Array,
     valid: Array,
-    group: Array,
     stream: Array,
-    claims: Array,
-) -> tuple[State, Array, Array, Array]:
+) -> tuple[State, Array, Array]:
     """The agents of one group move (rule M) at once.
 
-    `claims` is a scratch grid of -1 at the start of a step, threaded through its groups. Returns
-    the new state and claims, and per mover the cells left and taken, (n, 2), with the packed
-    count changes there: only cops and active citizens change what citizens count.
+    Returns the new state and, per mover, the cells left and taken, (n, 2), with the packed count
+    changes there: only cops and active citizens change what citizens count.
     """
     rules = world.ruleset
     n_cit = state.n_citizens
@@ -113,15 +110,12 @@ def move_group(
     back = (pos >= 0) & free & ~on_grid & is_citizen
     target, found = _first_empty(stream, state, world, is_citizen, pos, back)
     wants = (movers | back) & found
-    # Settle movers that chose the same cell: the first in the group's random order wins. Claims
-    # carry the group number in their high bits, so the claims of earlier groups always lose and
-    # the scratch grid never needs clearing within a step.
-    rank_bits = max(1, int(np.ceil(np.log2(slots.shape[0] + 1))))
-    rank = slots.shape[0] - jnp.arange(slots.shape[0], dtype=jnp.int32)
-    priority = (group.astype(jnp.int32) << rank_bits) | rank
-    claim_at = jnp.where(wants, target, world.cells)
-    claims = claims.at[claim_at].max(priority, mode="drop")
-    wins = wants & (claims[target] == priority)
+    # Settle movers that chose the same cell: the first in the group's random order wins. The
+    # claims are written over the occupant of the empty cell (-1), all below it and the first
+    # mover's least, so that the least wins; the winner's slot then overwrites it.
+    claim = jnp.arange(slots.shape[0], dtype=jnp.int32) - (slots.shape[0] + 1)
+    claimed = state.occupant.at[jnp.where(wants, target, world.cells)].min(claim, mode="drop")
+    wins = wants & (read(claimed, target) == claim)
 
     # Cells left and cells taken are disjoint (taken cells were empty): one scatter each array.
     carried = jnp.where(is_citizen, jnp.where(on_grid, state.kind[here], QUIET), COP)
@@ -130,11 +124,11 @@ def move_group(
     kind = state.kind.at[at].set(
         jnp.concatenate([jnp.full(pos.shape, EMPTY), carried]).astype(jnp.uint8), mode="drop"
     )
-    occupant = state.occupant.at[at].set(
+    occupant = claimed.at[at].set(
         jnp.concatenate([jnp.full(pos.shape, -1), slots]), mode="drop"
     )
     new_pos = state.pos.at[jnp.where(wins, slots, state.pos.shape[0])].set(target, mode="drop")
     seen = jnp.where(carried == COP, 1, jnp.where(carried == ACTIVE, active_unit(world), 0))
     delta = jnp.where(wins & on_grid, seen, 0)
     state = state.with_(kind=kind, occupant=occupant, pos=new_pos)
-    return state, claims, jnp.stack([here, target], axis=1), jnp.stack([-delta, delta], axis=1)
+    return state, jnp.stack([here, target], axis=1), jnp.stack([-delta, delta], axis=1)

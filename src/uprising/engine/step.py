@@ -42,25 +42,23 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
     t = state.t.astype(jnp.float32)
     legitimacy = params.legitimacy(jnp.float32(0) if rules.grievance_fixed else t)
 
-    Carry = tuple[State, Array, Array, tuple[Array, Array]]
+    Carry = tuple[State, Array, tuple[Array, Array]]
 
     def group(g: Array, carry: Carry) -> Carry:
         # `arrested`: the cells and count changes of the last arrests, not yet in the counts:
         # they go in with the next moves' (moves read the grid, not the counts). The last
         # group's are never needed: the next step counts afresh.
-        state, counts, claims, arrested = carry
+        state, counts, arrested = carry
         g_stream = random.fold(group_streams, g)
         cit_slots, cit_valid = partition.block(cit_order, n_cit, groups, g)
         cop_slots, cop_valid = partition.block(cop_order, n_cop, groups, g)
         cop_slots = cop_slots + n_cit
 
-        def moving(state: State, counts: Array, claims: Array) -> tuple[State, Array, Array]:
+        def moving(state: State, counts: Array) -> tuple[State, Array]:
             slots = jnp.concatenate([cit_slots, cop_slots])
             valid = jnp.concatenate([cit_valid, cop_valid])
             move_stream = random.fold(g_stream, 0)
-            state, claims, cells, deltas = move_group(
-                state, world, slots, valid, g, move_stream, claims
-            )
+            state, cells, deltas = move_group(state, world, slots, valid, move_stream)
             n = cit_slots.shape[0]  # citizens' changes are sparse (actives), cops' dense
             counts = counts_rule.update(
                 counts,
@@ -71,10 +69,10 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
                 (cells[n:].reshape(-1), deltas[n:].reshape(-1), counts_rule.DENSE_CHUNK),
                 salient=salient,
             )
-            return state, counts, claims
+            return state, counts
 
         if rules.move_first:
-            state, counts, claims = moving(state, counts, claims)
+            state, counts = moving(state, counts)
         state, c_cells, c_delta = citizens_turn(
             state, world, counts, cit_slots, cit_valid, legitimacy, params, salient
         )
@@ -99,13 +97,12 @@ def turns(state: State, params: Params, world: World, stream: Array) -> State:
             )
             arrested = (a_cells, a_delta)
         if not rules.move_first:
-            state, counts, claims = moving(state, counts, claims)
-        return state, counts, claims, arrested
+            state, counts = moving(state, counts)
+        return state, counts, arrested
 
     counts = counts_rule.full(state.kind, world, salient)
-    claims = jnp.full(world.cells, -1, jnp.int32)
     arrested = arrest.no_arrests(partition.block_size(n_cop, groups))
-    return jax.lax.fori_loop(0, groups, group, (state, counts, claims, arrested))[0]
+    return jax.lax.fori_loop(0, groups, group, (state, counts, arrested))[0]
 
 
 def salient_cells(state: State, world: World) -> Array | None:
