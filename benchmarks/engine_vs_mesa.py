@@ -121,13 +121,18 @@ def _device_peak_mb(jax) -> float | None:
 
 
 def _chunk_plan(spec: dict[str, Any], cells: int, backend: str) -> tuple[int, int]:
-    """Steps per timed chunk and number of chunks, so that a chunk takes about a second."""
+    """Steps per timed chunk and number of chunks.
+
+    On a CPU, about a third of a second a chunk and a dozen chunks up to 1000x1000: the speed of
+    a shared machine wanders by 1.5x from one second to the next, and the median of a dozen is
+    less at the mercy of one bad moment than that of five chunks of a few steps.
+    """
     if spec.get("steps"):
         return int(spec["steps"]), int(spec.get("chunks") or 2)
     if spec["quick"]:
         return max(1, min(10, round(2e4 / cells))), 2
     if backend == "cpu":
-        return max(1, min(250, round(3e5 / cells))), (5 if cells <= 1_000_000 else 3)
+        return max(1, min(250, round(3e6 / cells))), (12 if cells <= 1_000_000 else 3)
     return max(10, min(200, round(3e9 / cells))), 5
 
 
