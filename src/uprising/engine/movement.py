@@ -124,9 +124,7 @@ def move_group(
     kind = state.kind.at[at].set(
         jnp.concatenate([jnp.full(pos.shape, EMPTY), carried]).astype(jnp.uint8), mode="drop"
     )
-    occupant = claimed.at[at].set(
-        jnp.concatenate([jnp.full(pos.shape, -1), slots]), mode="drop"
-    )
+    occupant = claimed.at[at].set(jnp.concatenate([jnp.full(pos.shape, -1), slots]), mode="drop")
     new_pos = state.pos.at[jnp.where(wins, slots, state.pos.shape[0])].set(target, mode="drop")
     seen = jnp.where(carried == COP, 1, jnp.where(carried == ACTIVE, active_unit(world), 0))
     delta = jnp.where(wins & on_grid, seen, 0)
