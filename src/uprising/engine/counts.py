@@ -72,7 +72,7 @@ def _margin(world: World) -> tuple[int, int]:
     return r, world.width + 2 * r
 
 
-def _seen(kind: Array, world: World, salient: Array | None) -> Array:
+def seen(kind: Array, world: World, salient: Array | None = None) -> Array:
     """What each cell adds to the counts around it, packed (in int32, summed exactly: a sum of
     packed counts is the packed sum, whatever carries cross from cops into actives on the way)."""
     grid = (kind == COP).astype(jnp.int32) + (kind == ACTIVE) * active_unit(world)
@@ -81,7 +81,7 @@ def _seen(kind: Array, world: World, salient: Array | None) -> Array:
 
 def summed(kind: Array, world: World, salient: Array | None) -> Array:
     """Packed counts by summing the window around every cell: a fixed cost per cell."""
-    grid = _seen(kind, world, salient).reshape(world.height, world.width)
+    grid = seen(kind, world, salient).reshape(world.height, world.width)
     r, _ = _margin(world)
     sums = window_sums(grid, world.citizen_widths()).astype(_dtype(world))
     return jnp.pad(sums, r).reshape(-1)
@@ -99,7 +99,7 @@ def full(kind: Array, world: World, salient: Array | None = None) -> Array:
     empty = jnp.zeros((world.height + 2 * r) * wp, _dtype(world))
     cells = jnp.arange(world.cells, dtype=jnp.int32)
     # `update` keeps the salient cells' entries: the mask is applied there, once.
-    everyone = (cells, _seen(kind, world, None), DENSE_CHUNK)
+    everyone = (cells, seen(kind, world), DENSE_CHUNK)
     return update(empty, kind, world, everyone, salient=salient)
 
 

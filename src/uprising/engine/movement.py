@@ -17,9 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from uprising.engine import counts as counts_rule
 from uprising.engine import random
 from uprising.engine.buffers import materialised, read
-from uprising.engine.counts import active_unit
 from uprising.engine.neighbourhood import (
     flat_offsets,
     grid_index,
@@ -27,7 +27,7 @@ from uprising.engine.neighbourhood import (
     radius,
     torus_padded,
 )
-from uprising.engine.state import ACTIVE, COP, EMPTY, QUIET, State
+from uprising.engine.state import COP, EMPTY, QUIET, State
 from uprising.engine.world import World
 
 MOVE_TRIES = 10  # even: each random hash serves two tries
@@ -126,7 +126,6 @@ def move_group(
     )
     occupant = claimed.at[at].set(jnp.concatenate([jnp.full(pos.shape, -1), slots]), mode="drop")
     new_pos = state.pos.at[jnp.where(wins, slots, state.pos.shape[0])].set(target, mode="drop")
-    seen = jnp.where(carried == COP, 1, jnp.where(carried == ACTIVE, active_unit(world), 0))
-    delta = jnp.where(wins & on_grid, seen, 0)
+    delta = jnp.where(wins & on_grid, counts_rule.seen(carried, world), 0)
     state = state.with_(kind=kind, occupant=occupant, pos=new_pos)
     return state, jnp.stack([here, target], axis=1), jnp.stack([-delta, delta], axis=1)
