@@ -16,6 +16,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from uprising.run.signals import sigterm_unwinds
+
 PER_WORKER_BYTES = 1 << 30
 """Memory of a worker beside its run's state: Python, JAX and the compiler (about 0.5-0.7 GiB
 measured in the benchmarks' baselines), rounded up."""
@@ -41,8 +43,15 @@ def workers_for(runs: int, run_bytes: float, memory: int) -> int:
     return max(1, min(len(available()), runs // RUNS_PER_WORKER, fit))
 
 
-def _pin(started: Any, cores: list[int]) -> None:
-    """Pin a new worker to the next core (a worker that replaces a dead one takes the next)."""
+_progress: Any = None
+"""In a worker: the queue its tasks report progress on (`_Reporter`), set when it starts."""
+
+
+def _start(started: Any, cores: list[int], progress: Any) -> None:
+    """Pin a new worker to the next core (a worker that replaces a dead one takes the next),
+    and keep the queue for progress reports."""
+    global _progress
+    _progress = progress
     with started.get_lock():
         core = cores[started.value % len(cores)]
         started.value += 1
@@ -50,11 +59,14 @@ def _pin(started: Any, cores: list[int]) -> None:
         os.sched_setaffinity(0, {core})
 
 
-def pool(workers: int) -> Any:
-    """`workers` fresh processes (spawned: JAX must not be forked), each pinned to its own core.
+def pool(workers: int, progress: Any) -> Any:
+    """`workers` fresh processes (spawned: JAX must not be forked), each pinned to its own core,
+    whose tasks report progress on the queue `progress` (made by the spawn context).
 
     A `multiprocessing` pool rather than `concurrent.futures`: leaving its `with` block
-    terminates the workers, so an interruption never waits on runs nobody will read.
+    terminates the workers, so an interruption never waits on runs nobody will read. The queue
+    goes to each worker as it starts, not through a `Manager`: a manager is a process of its own,
+    which a parent killed outright (SIGKILL) would leave running.
     """
     if not 1 <= workers <= len(available()):
         raise ValueError(
@@ -64,7 +76,8 @@ def pool(workers: int) -> Any:
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     context = multiprocessing.get_context("spawn")
     started = context.Value("i", 0)
-    return context.Pool(workers, initializer=_pin, initargs=(started, available()[:workers]))
+    cores = available()[:workers]
+    return context.Pool(workers, initializer=_start, initargs=(started, cores, progress))
 
 
 POLL_S = 0.2
@@ -82,13 +95,15 @@ def side_by_side(
 
     `finished(key, result)` runs here as each call ends, `progress(key, done)` as a worker's
     task reports it (passed to the task as its last argument). A failed call or an interruption
-    stops the workers at once, after the finished calls were handed to `finished`.
+    (Ctrl-C, or SIGTERM: `signals`) stops the workers at once, after the finished calls were
+    handed to `finished`.
     """
-    with multiprocessing.get_context("spawn").Manager() as manager, pool(workers) as executor:
-        queue = manager.Queue()
+    # Written at once by `put` (no feeder thread, unlike `Queue`): a call's reports are all here
+    # by the time its result is.
+    queue = multiprocessing.get_context("spawn").SimpleQueue()
+    with sigterm_unwinds(), pool(workers, queue) as executor:
         running = {
-            key: executor.apply_async(task, (*args, _Reporter(queue, key)))
-            for key, args in calls.items()
+            key: executor.apply_async(task, (*args, _Reporter(key))) for key, args in calls.items()
         }
         while running:
             next(iter(running.values())).wait(POLL_S)
@@ -112,10 +127,10 @@ def summed(report: Callable[[int], None]) -> Callable[[Any, int], None]:
 
 
 class _Reporter:
-    """A task's `progress(key, done)` in a worker: sent to the parent through a queue."""
+    """A task's `progress(key, done)` in a worker: sent to the parent on the worker's queue."""
 
-    def __init__(self, queue: Any, key: Any) -> None:
-        self.queue, self.key = queue, key
+    def __init__(self, key: Any) -> None:
+        self.key = key
 
     def __call__(self, _key: Any, done: int) -> None:
-        self.queue.put((self.key, done))
+        _progress.put((self.key, done))

@@ -30,6 +30,7 @@ from uprising.analysis import metrics as compute
 from uprising.run import registry
 from uprising.run.country import simulate_country
 from uprising.run.results import META_KEY, read_metadata, write_table
+from uprising.run.signals import sigterm_unwinds
 from uprising.run.simulate import package_version, provenance_of, simulate
 from uprising.scenarios.country import CountryScenario
 from uprising.scenarios.load import AnyScenario
@@ -108,7 +109,7 @@ def sweep(
     in the summary, and the parts keep the rows for the next start.
     """
     out.mkdir(parents=True, exist_ok=True)
-    with _lock(out):
+    with sigterm_unwinds(), _lock(out):
         _claim(plan, out)
         tasks = plan.tasks()
         finished = {t: part_path(out, *t) for t in tasks if part_path(out, *t).exists()}
