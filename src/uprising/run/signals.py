@@ -1,8 +1,8 @@
-"""A stop asked by SIGTERM (`kill`, a batch scheduler, a container's shutdown) as Ctrl-C is.
+"""SIGTERM (`kill`, a batch scheduler, a container's shutdown) handled as Ctrl-C is.
 
-By default SIGTERM ends Python at once: `with` blocks never close, so a pool's manager and
-workers are left running as orphans and results held for writing are lost. Inside
-`sigterm_unwinds`, SIGTERM raises SystemExit instead, and the program unwinds through them.
+By default SIGTERM ends Python on the spot: no `with` block closes, so worker processes are left
+running as orphans and what was to be written on the way out (a sweep's registry rows) is not.
+Inside `sigterm_unwinds`, SIGTERM raises SystemExit instead, and the program unwinds through them.
 """
 
 from __future__ import annotations
